@@ -1,0 +1,15 @@
+"""paperzoo: landmark deep-learning papers from their equations up, each key claim a runnable
+experiment with a verdict."""
+
+from .registry import create_model, list_claims, list_models, list_papers
+
+__version__ = "0.1.0"
+
+__all__ = ["create_model", "list_models", "list_claims", "list_papers", "reproduce", "__version__"]
+
+
+def reproduce(claim_id: str, preset: str = "quick", **kwargs):
+    """Run one claim's experiment and write its report; see :func:`paperzoo.claims.reproduce`."""
+    from .claims import reproduce as _reproduce
+
+    return _reproduce(claim_id, preset=preset, **kwargs)

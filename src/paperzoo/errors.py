@@ -1,0 +1,22 @@
+"""Errors a user can fix. The CLI prints them as one line, without a traceback."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class UserError(Exception):
+    """A mistake the user can correct: an unknown name, a bad setting, missing or broken data."""
+
+
+class DataError(UserError):
+    """A dataset file is missing, truncated or corrupted. The message names the file."""
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str], hint: str) -> UserError:
+    """`UserError` for an unknown `name`, with close matches and the command that lists valid ones."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3)
+    suggestion = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return UserError(f"unknown {kind} {name!r}.{suggestion} {hint}")

@@ -1,0 +1,15 @@
+"""One package per paper: ``model.py`` (registered models), ``experiments.py`` (registered
+claims), ``README.md`` (the paper card's long form). A paper imports shared modules and only a
+paper it builds on."""
+
+from __future__ import annotations
+
+import importlib
+
+#: Paper packages, in the order `paperzoo list papers` shows them.
+PAPERS: tuple[str, ...] = ("resnet",)
+
+
+def load_all() -> None:
+    for key in PAPERS:
+        importlib.import_module(f"{__name__}.{key}")
