@@ -1,0 +1,278 @@
+"""The ``paperzoo`` command line.
+
+    paperzoo list [models|claims|papers] [PATTERN] [--paper KEY]
+    paperzoo show <paper|model|claim>
+    paperzoo train <model> --data <dataset> [--set key=value ...] [--out DIR] [--resume]
+    paperzoo reproduce <claim-id> [--preset quick|full] [--seeds N] [--device cpu|cuda] [--out DIR]
+    paperzoo eval <checkpoint> --data <dataset>
+    paperzoo download <dataset>
+    paperzoo results [--dir results]
+
+A user error (unknown name, bad setting, missing or unreadable data) prints one line that says
+what to do and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+
+
+def results_dir() -> Path:
+    """The committed results of a source checkout, else ``./results``."""
+    return RESULTS if RESULTS.is_dir() else Path("results")
+
+
+# --- list / show -------------------------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from . import registry
+
+    if args.what == "papers":
+        for key in registry.list_papers():
+            card = registry.paper_card(key)
+            print(f"{key:12s} {card.title} ({card.authors.split(',')[0]} et al., {card.year})")
+    elif args.what == "claims":
+        for cid in registry.list_claims(args.paper):
+            claim = registry.get_claim(cid)
+            if not args.pattern or args.pattern in cid:
+                print(f"{cid:28s} {claim.title} [{claim.source}]")
+    else:
+        for name in registry.list_models(args.pattern, paper=args.paper):
+            entry = registry.model_entry(name)
+            print(f"{name:14s} {entry.summary}{'  (tiny, for tests)' if entry.tiny else ''}")
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    from . import registry
+    from .claims.core import collect_results, describe
+
+    name = args.name
+    registry.load_papers()
+    if name in registry.list_papers():
+        card = registry.paper_card(name)
+        print(f"{card.title}\n  {card.authors} ({card.year}{', ' + card.venue if card.venue else ''}), "
+              f"arXiv:{card.arxiv}\n")
+        print(f"Problem: {card.problem}\n\nIdea: {card.idea}\n\nClaims:")
+        for cid in registry.list_claims(name):
+            claim = registry.get_claim(cid)
+            print(f"  {cid:28s} {claim.title} [{claim.source}]")
+        rows = [r for r in collect_results(results_dir()) if r["claim"].split(".")[0] == name]
+        print("\nOur measured results:" if rows else "\nOur measured results: none committed yet "
+              "(run `paperzoo reproduce <claim> --preset full --out results`).")
+        for r in rows:
+            print(f"  {r['claim']:28s} {r['preset']:5s} {r['verdict']:13s} {r['hardware']}  ({r['path']})")
+        models = registry.list_models(paper=name)
+        print(f"\nModels: {', '.join(models)}")
+    elif name in registry.list_claims():
+        print(describe(registry.get_claim(name)))
+    else:
+        entry = registry.model_entry(name)  # raises a UserError naming close matches
+        from .metrics.flops import count_macs, count_params
+
+        model = registry.create_model(name)
+        print(f"{name}: {entry.summary}\n  paper: {entry.paper}\n  input: {entry.input_size}")
+        print(f"  arguments: {entry.signature()}")
+        print(f"  parameters: {count_params(model):,}")
+        print(f"  multiply-adds per image: {count_macs(model, entry.input_size) / 1e9:.3f} G")
+
+
+# --- train / eval -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrainJob:
+    """What ``paperzoo train`` runs: data and optimisation settings (``--set`` changes them)."""
+
+    data: Any
+    train: Any
+
+
+def _train_job(dataset: str, sets: list[str]) -> tuple[TrainJob, dict[str, Any]]:
+    from .config import apply_overrides, parse_assignments, parse_literal
+    from .train.classification import DataConfig
+    from .train.loop import TrainConfig
+
+    job = TrainJob(DataConfig(dataset=dataset, augment=dataset.startswith("cifar")), TrainConfig())
+    model_kwargs: dict[str, Any] = {}
+    overrides: dict[str, str] = {}
+    for key, value in parse_assignments(sets).items():
+        if key.startswith("model."):
+            model_kwargs[key[len("model."):]] = parse_literal(value)
+        elif key.split(".")[0] in ("data", "train"):
+            overrides[key] = value
+        else:  # a bare key: look it up in train, then data
+            section = "train" if key.split(".")[0] in {f.name for f in dataclasses.fields(TrainConfig)} else "data"
+            overrides[f"{section}.{key}"] = value
+    return apply_overrides(job, overrides), model_kwargs
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .config import to_dict
+    from .registry import model_entry
+    from .train.classification import train_classifier
+
+    model_entry(args.model)
+    job, model_kwargs = _train_job(args.data, args.set)
+    train = dataclasses.replace(job.train, device=args.device)
+    out = Path(args.out) if args.out else Path("runs") / "train" / f"{args.model}-{args.data}"
+    if args.resume and not (out / "checkpoints").exists():
+        raise UserError(f"nothing to resume in {out}: it has no checkpoints/ folder")
+    if not args.resume and (out / "checkpoints").exists():
+        raise UserError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
+    print(f"training {args.model} on {args.data}; run folder {out}", file=sys.stderr)
+    result, _, task = train_classifier(args.model, job.data, train, model_kwargs=model_kwargs, run_dir=out,
+                                       data_root=args.data_root, resume=args.resume)
+    (out / "job.json").write_text(json.dumps({"model": args.model, "model_kwargs": model_kwargs,
+                                              **to_dict(job)}, indent=2) + "\n")
+    final = ", ".join(f"{k} {v:.4f}" for k, v in result.final.items())
+    print(f"done: {result.steps} steps in {result.wall_seconds:.0f} s ({result.samples_per_second:.0f} images/s); "
+          f"{final}\ncheckpoint: {out / 'checkpoints'}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    import torch
+
+    from .data import DeviceLoader, load_dataset
+    from .registry import create_model
+    from .train.checkpoint import load_model_file
+    from .train.classification import evaluate_classifier
+    from .train.env import resolve_device
+
+    weights, meta = load_model_file(args.checkpoint)
+    if "model" not in meta:
+        raise UserError(f"{args.checkpoint} does not say which model it holds; it was not written by paperzoo")
+    device = resolve_device(args.device)
+    model = create_model(meta["model"], **meta.get("model_kwargs", {}))
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        raise UserError(f"the weights in {args.checkpoint} do not fit {meta['model']}: {str(e).splitlines()[0]}") from None
+    data = load_dataset(args.data, args.split, root=args.data_root)
+    norm = meta.get("data", {})
+    loader = DeviceLoader(data, batch_size=500, device=device, shuffle=False, drop_last=False, augment=False,
+                          mean=norm.get("mean"), std=norm.get("std"))
+    model.to(device).eval()
+    with torch.no_grad():
+        metrics = evaluate_classifier(model, loader)
+    print(f"{meta['model']} (step {meta.get('step', '?')}) on {args.data} {args.split} ({len(data)} images, {data.source}): "
+          f"error {100 * metrics['error']:.2f}%, accuracy {100 * (1 - metrics['error']):.2f}%, loss {metrics['loss']:.4f}")
+
+
+# --- reproduce / download / results --------------------------------------------------------------
+
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    from .claims import reproduce
+    from .config import parse_assignments
+
+    result = reproduce(args.claim, preset=args.preset, seeds=args.seeds, device=args.device, out=args.out,
+                       data_root=args.data_root, overrides=parse_assignments(args.set))
+    print(f"{result.claim_id} [{result.preset}]: {result.verdict.status.upper()}. {result.verdict.reason}")
+    for c in result.comparisons:
+        print(f"  {c.label}: paper {c.paper:g}{c.unit}, ours {c.ours:.2f}{c.unit}")
+    print(f"report: {result.report}  ({result.wall_seconds:.0f} s on {result.hardware})")
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from .data import download_dataset
+    from .data.root import data_root
+
+    root = data_root(args.data_root)
+    download_dataset(args.dataset, root)
+    print(f"{args.dataset} is ready under {root}")
+
+
+def cmd_results(args: argparse.Namespace) -> None:
+    from .claims.core import collect_results, summarize
+
+    rows = collect_results(args.dir or results_dir())
+    print(summarize(rows) if rows else "no results yet")
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paperzoo", description="Landmark deep-learning papers, reproduced.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"paperzoo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(fn=fn)
+        return p
+
+    def data_root(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-root", help="dataset folder (default: $PAPERZOO_DATA, else ~/.cache/paperzoo)")
+
+    p = add("list", cmd_list, "list models, claims or papers")
+    p.add_argument("what", nargs="?", default="models", choices=["models", "claims", "papers"])
+    p.add_argument("pattern", nargs="?", help="glob for model names (e.g. 'resnet*') or text in claim ids")
+    p.add_argument("--paper", help="only this paper's models or claims")
+
+    p = add("show", cmd_show, "show a paper card, a model or a claim")
+    p.add_argument("name", help="paper key (resnet), model name (resnet56) or claim id (resnet.degradation)")
+
+    p = add("train", cmd_train, "train a registered model on a dataset with the shared loop")
+    p.add_argument("model")
+    p.add_argument("--data", required=True, help="dataset: mnist, fashion-mnist, cifar10, cifar100")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a setting: steps=2000, optimizer.lr=0.05, batch_size=64, model.shortcut=B")
+    p.add_argument("--out", help="run folder (default runs/train/<model>-<data>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    data_root(p)
+
+    p = add("reproduce", cmd_reproduce, "run a claim's experiment and write its report")
+    p.add_argument("claim", help="claim id, e.g. resnet.degradation (see `paperzoo list claims`)")
+    p.add_argument("--preset", default="quick", help="quick (CPU, minutes) or full (the paper's recipe, one GPU)")
+    p.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    p.add_argument("--out", default="runs", help="where run folders go (default: runs)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a preset setting, e.g. train.steps=1000")
+    data_root(p)
+
+    p = add("eval", cmd_eval, "evaluate a checkpoint on a dataset's test split")
+    p.add_argument("checkpoint", help="a run folder, checkpoint folder or model.safetensors")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="test", choices=["train", "test"])
+    p.add_argument("--device", default="auto")
+    data_root(p)
+
+    p = add("download", cmd_download, "download a dataset's official files (needs a network)")
+    p.add_argument("dataset")
+    data_root(p)
+
+    p = add("results", cmd_results, "print the table of committed results")
+    p.add_argument("--dir", help="results folder (default: the checkout's results/)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.fn(args)
+    except UserError as e:
+        print(f"paperzoo: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("paperzoo: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""Optimizers and learning-rate schedules, chosen by name from a config."""
+
+from .config import OptimizerConfig, build_optimizer
+from .schedules import Schedule, ScheduleConfig, build_schedule
+
+__all__ = ["OptimizerConfig", "build_optimizer", "Schedule", "ScheduleConfig", "build_schedule"]
