@@ -50,6 +50,18 @@ class ImageArrays:
         index = torch.as_tensor(indices, dtype=torch.long)
         return ImageArrays(self.images[index], self.labels[index], self.classes, self.name, self.source)
 
+    def sample(self, n: int, *, seed: int = 0) -> ImageArrays:
+        """A fixed random subset of ``n`` examples (all of them if ``n >= len(self)``).
+
+        Files such as the CIFAR-10 JPEG copy are ordered by class, so "the first ``n``" would be
+        one or two classes; this draws the subset from a generator of its own seeded with
+        ``seed``, independent of the run's seed, and keeps the original order.
+        """
+        if n >= len(self):
+            return self
+        perm = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+        return self.subset(perm[:n].sort().values)
+
     def __repr__(self) -> str:
         return (f"ImageArrays(name={self.name!r}, n={len(self)}, shape={tuple(self.images.shape[1:])}, "
                 f"classes={len(self.classes)}, source={self.source!r})")

@@ -64,10 +64,10 @@ class ImageClassificationTask:
         else:
             train, val = full, None
         if cfg.train_subset:
-            train = train.subset(torch.arange(min(cfg.train_subset, len(train))))
+            train = train.sample(cfg.train_subset)
         if cfg.eval_subset:
-            test = test.subset(torch.arange(min(cfg.eval_subset, len(test))))
-            val = val.subset(torch.arange(min(cfg.eval_subset, len(val)))) if val is not None else None
+            test = test.sample(cfg.eval_subset)
+            val = val.sample(cfg.eval_subset) if val is not None else None
         self.mean, self.std = channel_stats(train.images)
         common = dict(device=self.device, mean=self.mean, std=self.std, channels_last=channels_last)
         self.train_loader = DeviceLoader(train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,

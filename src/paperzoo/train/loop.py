@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -138,7 +139,8 @@ class Trainer:
             self._write_run_files()
         batches = self.task.train_batches()
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and self.device.type == "cuda")
-        bar = tqdm(total=cfg.steps, initial=start, disable=not (cfg.progress and main), dynamic_ncols=True,
+        # disable=None: a bar on terminals only, none in logs and CI
+        bar = tqdm(total=cfg.steps, initial=start, disable=None if cfg.progress and main else True, dynamic_ncols=True,
                    desc=self.model_meta.get("model", "train"), leave=False)
         best = min((r[cfg.best_metric] for r in logger.records
                     if r["split"] == "eval" and r.get(cfg.best_metric) is not None), default=math.inf)
@@ -178,6 +180,9 @@ class Trainer:
             bar.update(1)
             if (cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps:
                 final = self._evaluate(done, logger)
+                if cfg.progress and main:
+                    shown = ", ".join(f"{k} {v:.4g}" for k, v in final.items())
+                    tqdm.write(f"{self.model_meta.get('model', 'train')} step {done}/{cfg.steps}: {shown}", file=sys.stderr)
                 if main and cfg.best_metric and final.get(cfg.best_metric, math.inf) < best:
                     best = final[cfg.best_metric]
                     self._save_best(done)
