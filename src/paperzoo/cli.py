@@ -117,10 +117,12 @@ def _train_job(dataset: str, sets: list[str]) -> tuple[TrainJob, dict[str, Any]]
 
 def cmd_train(args: argparse.Namespace) -> None:
     from .config import to_dict
+    from .data import dataset_info
     from .registry import model_entry
     from .train.classification import train_classifier
 
     model_entry(args.model)
+    dataset_info(args.data)
     job, model_kwargs = _train_job(args.data, args.set)
     train = dataclasses.replace(job.train, device=args.device)
     out = Path(args.out) if args.out else Path("runs") / "train" / f"{args.model}-{args.data}"
@@ -128,7 +130,6 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise UserError(f"nothing to resume in {out}: it has no checkpoints/ folder")
     if not args.resume and (out / "checkpoints").exists():
         raise UserError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
-    print(f"training {args.model} on {args.data}; run folder {out}", file=sys.stderr)
     result, _, task = train_classifier(args.model, job.data, train, model_kwargs=model_kwargs, run_dir=out,
                                        data_root=args.data_root, resume=args.resume)
     (out / "job.json").write_text(json.dumps({"model": args.model, "model_kwargs": model_kwargs,

@@ -109,6 +109,8 @@ class Claim:
     rule: str
     targets: tuple[Target, ...] = ()
     notes: str = ""
+    #: Overrides that shrink the quick preset to seconds, for the test suite's smoke run.
+    smoke: Mapping[str, str] = field(default_factory=dict)
 
     def preset(self, name: str) -> Any:
         if name not in self.presets:

@@ -58,6 +58,11 @@ QUICK_RECIPE = replace(PAPER_RECIPE, steps=400, schedule=ScheduleConfig(name="mu
                        eval_every=100, log_every=25, checkpoint_every=0, amp=False)
 
 
+#: Shrinks any preset here to a few seconds: the test suite's smoke run of every claim.
+SMOKE = {"train.steps": "4", "train.eval_every": "2", "train.log_every": "1", "data.batch_size": "16",
+         "data.train_subset": "256", "data.eval_subset": "64", "response_images": "64"}
+
+
 @dataclass(frozen=True)
 class CifarPreset:
     """A comparison of CIFAR models: which ones, on what data, with which recipe."""
@@ -179,6 +184,7 @@ register_claim(Claim(
     source="Fig. 1 and Fig. 6 (left), Section 4.2",
     presets={"quick": _quick(("plain20", "plain56")), "full": _full(("plain20", "plain56"))},
     experiment=degradation_experiment,
+    smoke=SMOKE,
     verdict=degradation_verdict,
     rule=("holds if the deepest plain net's final training error and test error both exceed the shallowest's by "
           "more than two standard errors of the difference; does not hold if either is lower by that margin; "
@@ -229,6 +235,7 @@ register_claim(Claim(
     source="Fig. 6 (middle), Table 6",
     presets={"quick": _quick(("resnet20", "resnet56")), "full": _full(("resnet20", "resnet56", "resnet110"))},
     experiment=residual_depth_experiment,
+    smoke=SMOKE,
     verdict=residual_depth_verdict,
     rule=("holds if the deepest ResNet's test error is below the shallowest's by more than two standard errors "
           "and no deeper neighbour is worse by that margin; does not hold on a significant reversal; "
@@ -285,6 +292,7 @@ register_claim(Claim(
     presets={"quick": _quick(("resnet20", "resnet32")),
              "full": _full(("resnet20", "resnet32", "resnet44", "resnet56", "resnet110"))},
     experiment=table6_experiment,
+    smoke=SMOKE,
     verdict=table6_verdict,
     targets=tuple(Target(f"test_error/{m}", v, "Table 6", TABLE6_TOLERANCE, f"{_label(m)} test error")
                   for m, v in TABLE6.items()),
@@ -378,6 +386,7 @@ register_claim(Claim(
     presets={"quick": _quick(("plain20", "resnet20", "resnet32"), response_images=1000),
              "full": _full(("plain20", "plain56", "resnet20", "resnet56", "resnet110"))},
     experiment=responses_experiment,
+    smoke=SMOKE,
     verdict=responses_verdict,
     rule=("holds if every ResNet's mean response std (over its 3x3 layers) is below its plain counterpart's and "
           "the deepest ResNet's is below the shallowest's; does not hold otherwise."),
@@ -446,6 +455,7 @@ register_claim(Claim(
     presets={"quick": _quick(("resnet20",), shortcuts=("A", "B", "C")),
              "full": _full(("resnet32",), shortcuts=("A", "B", "C"))},
     experiment=shortcuts_experiment,
+    smoke=SMOKE,
     verdict=shortcuts_verdict,
     rule=("holds if no option the paper ranks higher (B over A, C over B) is worse by more than two standard errors "
           "and the three test errors span at most 2 points; does not hold otherwise."),

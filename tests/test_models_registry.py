@@ -1,0 +1,101 @@
+"""Every registered model: forward, backward, every parameter gets a finite gradient.
+
+Registry-driven, so a new paper's models are covered the moment they are registered. Large
+models run at a reduced input size (fully convolutional nets accept it) or under `-m slow`.
+"""
+
+import math
+
+import pytest
+import torch
+
+import paperzoo
+from paperzoo.registry import model_entry
+from paperzoo.metrics.flops import count_params
+
+HEAVY_PARAMS = 30_000_000   # above this, forward/backward is a slow test
+
+
+def _input_for(name):
+    entry = model_entry(name)
+    c, h, w = entry.input_size
+    if h >= 224:  # ImageNet-sized nets: a smaller image exercises every layer just as well
+        h = w = 64
+    return torch.randn(2, c, h, w)
+
+
+def _params(name):
+    with torch.device("meta"):
+        return count_params(paperzoo.create_model(name))
+
+
+ALL = paperzoo.list_models()
+CASES = [pytest.param(n, marks=pytest.mark.slow) if _params(n) > HEAVY_PARAMS or n.endswith("1202") else n
+         for n in ALL]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_forward_backward_every_parameter_gets_a_gradient(name):
+    torch.manual_seed(0)
+    entry = model_entry(name)
+    model = paperzoo.create_model(name)
+    x = _input_for(name)
+    out = model(x)
+    assert out.shape == (2, entry.num_classes)
+    assert torch.isfinite(out).all()
+    out.float().logsumexp(1).mean().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: {pname} got no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
+
+
+def test_every_family_has_a_tiny_variant():
+    papers = {model_entry(n).paper for n in ALL}
+    for paper in papers:
+        assert any(model_entry(n).tiny for n in paperzoo.list_models(paper=paper)), paper
+
+
+def test_builders_are_keyword_only_and_names_unique():
+    from paperzoo.registry import register_model
+
+    with pytest.raises(TypeError, match="keyword-only"):
+        @register_model(paper="x")
+        def positional(num_classes=10):
+            return torch.nn.Identity()
+
+    with pytest.raises(ValueError, match="already registered"):
+        @register_model(paper="resnet")
+        def resnet20(*, num_classes=10):
+            return torch.nn.Identity()
+
+
+def test_list_models_pattern_and_unknown_names():
+    assert paperzoo.list_models("resnet1*") == ["resnet10", "resnet18", "resnet101", "resnet110", "resnet152", "resnet1202"]
+    from paperzoo.errors import UserError
+
+    with pytest.raises(UserError, match="Did you mean 'resnet56'"):
+        paperzoo.create_model("resnet57")
+    with pytest.raises(UserError, match="takes no argument 'widht'"):
+        paperzoo.create_model("resnet20", widht=3)
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if model_entry(n).tiny])
+def test_tiny_model_overfits_one_batch(name):
+    """A model that cannot drive the loss on one fixed batch towards zero has a bug."""
+    torch.manual_seed(0)
+    model = paperzoo.create_model(name, num_classes=4)
+    x = _input_for(name)[:1].repeat(8, 1, 1, 1) + 0.5 * torch.randn(8, *_input_for(name).shape[1:])
+    y = torch.arange(8) % 4
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(60):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        acc = (model(x).argmax(1) == y).float().mean().item()
+    assert loss.item() < 0.1 * first and acc == 1.0, (first, loss.item(), acc)
+    assert math.isfinite(loss.item())
