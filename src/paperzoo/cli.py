@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise UserError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
     result, _, task = train_classifier(args.model, job.data, train, model_kwargs=model_kwargs, run_dir=out,
                                        data_root=args.data_root, resume=args.resume)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, worker 0 reports
+        return
     (out / "job.json").write_text(json.dumps({"model": args.model, "model_kwargs": model_kwargs,
                                               **to_dict(job)}, indent=2) + "\n")
     final = ", ".join(f"{k} {v:.4f}" for k, v in result.final.items())
@@ -159,6 +162,15 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise UserError(f"the weights in {args.checkpoint} do not fit {meta['model']}: {str(e).splitlines()[0]}") from None
     data = load_dataset(args.data, args.split, root=args.data_root)
     norm = meta.get("data", {})
+    trained_on = norm.get("dataset")
+    if norm.get("mean") is not None and len(norm["mean"]) != data.images.shape[1]:
+        raise UserError(f"{meta['model']} was trained on {len(norm['mean'])}-channel images ({trained_on}); "
+                        f"{args.data} has {data.images.shape[1]} channels")
+    if norm.get("classes") is not None and len(norm["classes"]) != data.num_classes:
+        raise UserError(f"{meta['model']} was trained on {len(norm['classes'])} classes ({trained_on}); "
+                        f"{args.data} has {data.num_classes}")
+    if trained_on and trained_on != args.data:
+        print(f"paperzoo: note: this checkpoint was trained on {trained_on}, not {args.data}", file=sys.stderr)
     loader = DeviceLoader(data, batch_size=500, device=device, shuffle=False, drop_last=False, augment=False,
                           mean=norm.get("mean"), std=norm.get("std"))
     model.to(device).eval()

@@ -231,9 +231,10 @@ def _result_json(r: ReproduceResult, outcome: Outcome, env: dict[str, Any]) -> d
 def collect_results(root: str | Path = "results") -> list[dict[str, Any]]:
     """Every ``result.json`` under ``root`` (the committed full-preset runs), newest last."""
     rows = []
-    for path in sorted(Path(root).glob("*/*/result.json")):
+    root = Path(root)
+    for path in sorted(root.glob("*/*/result.json")):
         row = json.loads(path.read_text())
-        row["path"] = str(path.parent)
+        row["path"] = str(path.parent.relative_to(root.parent))  # e.g. results/<claim>/<run>
         rows.append(row)
     return sorted(rows, key=lambda r: (r["claim"], r.get("finished", "")))
 

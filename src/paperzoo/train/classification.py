@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from ..data import DeviceLoader, ImageArrays, channel_stats, load_dataset, train_val_split
 from ..data.root import data_root
-from ..registry import create_model
+from ..errors import UserError
+from ..registry import create_model, model_entry
 from .env import resolve_device
 from .loop import TrainConfig, Trainer, TrainResult
 
@@ -58,6 +59,7 @@ class ImageClassificationTask:
         test = _load(cfg.dataset, "test", root)
         self.source = full.source
         self.classes = full.classes
+        self.channels = full.images.shape[1]
         if cfg.val_size:
             train_idx, val_idx = train_val_split(len(full), cfg.val_size)
             train, val = full.subset(train_idx), full.subset(val_idx)
@@ -125,6 +127,12 @@ def train_classifier(model_name: str, data: DataConfig, train: TrainConfig, *,
     task = ImageClassificationTask(data, device=device, seed=train.seed, root=data_root,
                                    channels_last=train.channels_last)
     model_kwargs.setdefault("num_classes", len(task.classes))
+    entry = model_entry(model_name)
+    if task.channels != entry.input_size[0]:
+        if "in_channels" not in entry.signature().parameters:
+            raise UserError(f"{model_name} takes {entry.input_size[0]}-channel images and {data.dataset} has "
+                            f"{task.channels}; choose another model or dataset")
+        model_kwargs.setdefault("in_channels", task.channels)
     torch.manual_seed(train.seed)  # the model's initialisation depends on the run's seed only
     model = create_model(model_name, **model_kwargs)
     meta = {"model": model_name, "model_kwargs": model_kwargs, "data": task.meta()}

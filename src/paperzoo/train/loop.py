@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import torch
 import torch.nn as nn
@@ -70,6 +70,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True             # bf16 autocast, CUDA only
     compile: bool = False
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune"] = "default"  # reduce-overhead: CUDA graphs
     channels_last: bool = False
     grad_clip: float = 0.0       # max global gradient norm; 0 disables
     sync_bn: bool = False        # under torchrun: BatchNorm statistics over the global batch
@@ -122,7 +123,7 @@ class Trainer:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
             model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         if self.cfg.compile:
-            model = torch.compile(model)
+            model = torch.compile(model, mode=self.cfg.compile_mode)
         return model
 
     # --- the loop -------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class Trainer:
         best = min((r[cfg.best_metric] for r in logger.records
                     if r["split"] == "eval" and r.get(cfg.best_metric) is not None), default=math.inf)
         final: dict[str, float] = {}
-        train_seconds, samples = 0.0, 0
+        train_seconds, samples, interval_samples = 0.0, 0, 0
         self.train_model.train()
         t0 = time.perf_counter()
         for step in range(start, cfg.steps):
@@ -160,7 +161,7 @@ class Trainer:
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
-            samples += batch[0].shape[0] * self.dist.world_size
+            interval_samples += batch[0].shape[0] * self.dist.world_size
             metrics = {"loss": loss.detach(), **{k: v.detach() for k, v in metrics.items()}}
             for k, v in metrics.items():
                 sums[k] = sums[k] + v.float() if k in sums else v.float()
@@ -170,14 +171,18 @@ class Trainer:
                 avg = {k: (v / count).item() for k, v in sums.items()}
                 if not math.isfinite(avg["loss"]):
                     raise FloatingPointError(f"training diverged at step {done}: loss is {avg['loss']}")
-                train_seconds += time.perf_counter() - t0
+                seconds = time.perf_counter() - t0
+                train_seconds += seconds
+                samples += interval_samples
                 if main:
                     logger.log(done, "train", {**avg, "lr": self.optimizer.param_groups[0]["lr"],
-                                               "samples_per_s": samples / max(train_seconds, 1e-9)})
+                                               "samples_per_s": interval_samples / max(seconds, 1e-9)})
+                interval_samples = 0
                 bar.set_postfix(loss=f"{avg['loss']:.3f}", lr=f"{self.optimizer.param_groups[0]['lr']:.3g}")
                 sums, count = {}, 0
                 t0 = time.perf_counter()
             bar.update(1)
+            paused = time.perf_counter()   # evaluation and checkpoints do not count as training time
             if (cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps:
                 final = self._evaluate(done, logger)
                 if cfg.progress and main:
@@ -186,11 +191,10 @@ class Trainer:
                 if main and cfg.best_metric and final.get(cfg.best_metric, math.inf) < best:
                     best = final[cfg.best_metric]
                     self._save_best(done)
-                t0 = time.perf_counter()
             if self.run_dir is not None and main and (
                     (cfg.checkpoint_every and done % cfg.checkpoint_every == 0) or done == cfg.steps):
                 self._checkpoint(done, sums, count)
-                t0 = time.perf_counter()
+            t0 += time.perf_counter() - paused
         barrier(self.dist)
         bar.close()
         logger.close()

@@ -352,97 +352,104 @@ def _cifar(n: int, *, residual: bool = True, **kwargs) -> ResNet:
 
 @register_model(**_CIFAR, tiny=True)
 def resnet8(
-    *, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-8 for CIFAR-10 (Section 4.2 with n=1; not in the paper, for tests), 0.08M parameters."""
-    return _cifar(1, num_classes=num_classes, shortcut=shortcut, zero_init_residual=zero_init_residual)
+    return _cifar(1, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
+                  zero_init_residual=zero_init_residual)
 
 
 @register_model(**_CIFAR)
 def resnet20(
-    *, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-20 for CIFAR-10 (Section 4.2, n=3), 0.27M parameters."""
-    return _cifar(3, num_classes=num_classes, shortcut=shortcut, zero_init_residual=zero_init_residual)
+    return _cifar(3, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
+                  zero_init_residual=zero_init_residual)
 
 
 @register_model(**_CIFAR)
 def resnet32(
-    *, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-32 for CIFAR-10 (Section 4.2, n=5), 0.46M parameters."""
-    return _cifar(5, num_classes=num_classes, shortcut=shortcut, zero_init_residual=zero_init_residual)
+    return _cifar(5, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
+                  zero_init_residual=zero_init_residual)
 
 
 @register_model(**_CIFAR)
 def resnet44(
-    *, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-44 for CIFAR-10 (Section 4.2, n=7), 0.66M parameters."""
-    return _cifar(7, num_classes=num_classes, shortcut=shortcut, zero_init_residual=zero_init_residual)
+    return _cifar(7, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
+                  zero_init_residual=zero_init_residual)
 
 
 @register_model(**_CIFAR)
 def resnet56(
-    *, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-56 for CIFAR-10 (Section 4.2, n=9), 0.85M parameters."""
-    return _cifar(9, num_classes=num_classes, shortcut=shortcut, zero_init_residual=zero_init_residual)
+    return _cifar(9, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
+                  zero_init_residual=zero_init_residual)
 
 
 @register_model(**_CIFAR)
 def resnet110(
-    *, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-110 for CIFAR-10 (Section 4.2, n=18), 1.7M parameters."""
-    return _cifar(18, num_classes=num_classes, shortcut=shortcut, zero_init_residual=zero_init_residual)
+    return _cifar(18, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
+                  zero_init_residual=zero_init_residual)
 
 
 @register_model(**_CIFAR)
 def resnet1202(
-    *, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-1202 for CIFAR-10 (Section 4.2, n=200), 19.4M parameters."""
-    return _cifar(200, num_classes=num_classes, shortcut=shortcut, zero_init_residual=zero_init_residual)
+    return _cifar(200, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
+                  zero_init_residual=zero_init_residual)
 
 
 # Plain CIFAR networks (Fig. 6 left). `shortcut` is accepted so that a plain/residual pair can be
 # built from the same arguments; it has no effect, plain networks having no shortcuts.
 
 @register_model(**_CIFAR, tiny=True)
-def plain8(*, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
+def plain8(*, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
     """Plain-8 for CIFAR-10 (Section 4.2 with n=1, no shortcuts; for tests), 0.08M parameters."""
-    return _cifar(1, residual=False, num_classes=num_classes, shortcut=shortcut)
+    return _cifar(1, residual=False, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut)
 
 
 @register_model(**_CIFAR)
-def plain20(*, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
+def plain20(*, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
     """Plain-20 for CIFAR-10 (Section 4.2, n=3, no shortcuts), 0.27M parameters."""
-    return _cifar(3, residual=False, num_classes=num_classes, shortcut=shortcut)
+    return _cifar(3, residual=False, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut)
 
 
 @register_model(**_CIFAR)
-def plain32(*, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
+def plain32(*, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
     """Plain-32 for CIFAR-10 (Section 4.2, n=5, no shortcuts), 0.46M parameters."""
-    return _cifar(5, residual=False, num_classes=num_classes, shortcut=shortcut)
+    return _cifar(5, residual=False, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut)
 
 
 @register_model(**_CIFAR)
-def plain44(*, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
+def plain44(*, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
     """Plain-44 for CIFAR-10 (Section 4.2, n=7, no shortcuts), 0.66M parameters."""
-    return _cifar(7, residual=False, num_classes=num_classes, shortcut=shortcut)
+    return _cifar(7, residual=False, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut)
 
 
 @register_model(**_CIFAR)
-def plain56(*, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
+def plain56(*, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
     """Plain-56 for CIFAR-10 (Section 4.2, n=9, no shortcuts), 0.85M parameters."""
-    return _cifar(9, residual=False, num_classes=num_classes, shortcut=shortcut)
+    return _cifar(9, residual=False, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut)
 
 
 @register_model(**_CIFAR)
-def plain110(*, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
+def plain110(*, in_channels: int = 3, num_classes: int = 10, shortcut: Shortcut = "A") -> ResNet:
     """Plain-110 for CIFAR-10 (Section 4.2, n=18, no shortcuts), 1.7M parameters."""
-    return _cifar(18, residual=False, num_classes=num_classes, shortcut=shortcut)
+    return _cifar(18, residual=False, in_channels=in_channels, num_classes=num_classes, shortcut=shortcut)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -458,72 +465,72 @@ def _imagenet(block: type[BasicBlock] | type[Bottleneck], layers: Sequence[int],
 
 @register_model(**_IMAGENET, tiny=True)
 def resnet10(
-    *, num_classes: int = 1000, shortcut: Shortcut = "B", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 1000, shortcut: Shortcut = "B", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-10 for ImageNet (Table 1, basic [1, 1, 1, 1]; for tests), 5.4M parameters, 0.9 GFLOPs."""
-    return _imagenet(BasicBlock, (1, 1, 1, 1), num_classes=num_classes, shortcut=shortcut,
+    return _imagenet(BasicBlock, (1, 1, 1, 1), in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
                      zero_init_residual=zero_init_residual)
 
 
 @register_model(**_IMAGENET)
 def resnet18(
-    *, num_classes: int = 1000, shortcut: Shortcut = "B", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 1000, shortcut: Shortcut = "B", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-18 for ImageNet (Table 1, basic [2, 2, 2, 2]), 11.7M parameters, 1.8 GFLOPs."""
-    return _imagenet(BasicBlock, (2, 2, 2, 2), num_classes=num_classes, shortcut=shortcut,
+    return _imagenet(BasicBlock, (2, 2, 2, 2), in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
                      zero_init_residual=zero_init_residual)
 
 
 @register_model(**_IMAGENET)
 def resnet34(
-    *, num_classes: int = 1000, shortcut: Shortcut = "B", zero_init_residual: bool = False
+    *, in_channels: int = 3, num_classes: int = 1000, shortcut: Shortcut = "B", zero_init_residual: bool = False
 ) -> ResNet:
     """ResNet-34 for ImageNet (Table 1, basic [3, 4, 6, 3]), 21.8M parameters, 3.6 GFLOPs."""
-    return _imagenet(BasicBlock, (3, 4, 6, 3), num_classes=num_classes, shortcut=shortcut,
+    return _imagenet(BasicBlock, (3, 4, 6, 3), in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
                      zero_init_residual=zero_init_residual)
 
 
 @register_model(**_IMAGENET)
 def resnet50(
-    *, num_classes: int = 1000, shortcut: Shortcut = "B", stride_in_3x3: bool = False,
+    *, in_channels: int = 3, num_classes: int = 1000, shortcut: Shortcut = "B", stride_in_3x3: bool = False,
     zero_init_residual: bool = False,
 ) -> ResNet:
     """ResNet-50 for ImageNet (Table 1, bottleneck [3, 4, 6, 3]), 25.6M parameters, 3.8 GFLOPs."""
-    return _imagenet(Bottleneck, (3, 4, 6, 3), num_classes=num_classes, shortcut=shortcut,
+    return _imagenet(Bottleneck, (3, 4, 6, 3), in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
                      stride_in_3x3=stride_in_3x3, zero_init_residual=zero_init_residual)
 
 
 @register_model(**_IMAGENET)
 def resnet101(
-    *, num_classes: int = 1000, shortcut: Shortcut = "B", stride_in_3x3: bool = False,
+    *, in_channels: int = 3, num_classes: int = 1000, shortcut: Shortcut = "B", stride_in_3x3: bool = False,
     zero_init_residual: bool = False,
 ) -> ResNet:
     """ResNet-101 for ImageNet (Table 1, bottleneck [3, 4, 23, 3]), 44.5M parameters, 7.6 GFLOPs."""
-    return _imagenet(Bottleneck, (3, 4, 23, 3), num_classes=num_classes, shortcut=shortcut,
+    return _imagenet(Bottleneck, (3, 4, 23, 3), in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
                      stride_in_3x3=stride_in_3x3, zero_init_residual=zero_init_residual)
 
 
 @register_model(**_IMAGENET)
 def resnet152(
-    *, num_classes: int = 1000, shortcut: Shortcut = "B", stride_in_3x3: bool = False,
+    *, in_channels: int = 3, num_classes: int = 1000, shortcut: Shortcut = "B", stride_in_3x3: bool = False,
     zero_init_residual: bool = False,
 ) -> ResNet:
     """ResNet-152 for ImageNet (Table 1, bottleneck [3, 8, 36, 3]), 60.2M parameters, 11.3 GFLOPs."""
-    return _imagenet(Bottleneck, (3, 8, 36, 3), num_classes=num_classes, shortcut=shortcut,
+    return _imagenet(Bottleneck, (3, 8, 36, 3), in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
                      stride_in_3x3=stride_in_3x3, zero_init_residual=zero_init_residual)
 
 
 # Plain ImageNet networks (Fig. 3 middle, Table 2); `shortcut` has no effect, as for CIFAR.
 
 @register_model(**_IMAGENET)
-def plain18(*, num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
+def plain18(*, in_channels: int = 3, num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """Plain-18 for ImageNet (Table 1 without shortcuts, Table 2), 11.5M parameters, 1.8 GFLOPs."""
-    return _imagenet(BasicBlock, (2, 2, 2, 2), residual=False, num_classes=num_classes,
+    return _imagenet(BasicBlock, (2, 2, 2, 2), residual=False, in_channels=in_channels, num_classes=num_classes,
                      shortcut=shortcut)
 
 
 @register_model(**_IMAGENET)
-def plain34(*, num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
+def plain34(*, in_channels: int = 3, num_classes: int = 1000, shortcut: Shortcut = "B") -> ResNet:
     """Plain-34 for ImageNet (Table 1 without shortcuts, Table 2), 21.6M parameters, 3.6 GFLOPs."""
-    return _imagenet(BasicBlock, (3, 4, 6, 3), residual=False, num_classes=num_classes,
+    return _imagenet(BasicBlock, (3, 4, 6, 3), residual=False, in_channels=in_channels, num_classes=num_classes,
                      shortcut=shortcut)
