@@ -119,7 +119,7 @@ def main() -> None:
     try:
         train = load_dataset("cifar10", "train", root=args.data_root)
     except DataError as e:
-        raise SystemExit(f"benchmark needs CIFAR-10: {e}")
+        raise SystemExit(f"benchmark needs CIFAR-10: {e}") from None
     modes = {"eager": None, "compile": "default", "cudagraphs": "reduce-overhead"}
     results = {"baseline (fp32 eager, CPU DataLoader)": baseline(
         train.images, train.labels, model_name=args.model, steps=args.steps, warmup=min(args.warmup, 20),

@@ -3,7 +3,6 @@
 import sys
 
 import torch
-
 from test_train_loop import DDP_TRAIN, FixedBatchTask, small_net
 
 from paperzoo.train.loop import Trainer

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from paperzoo.data import MissingDataError, load_dataset, read_idx
-from paperzoo.data.catalog import CIFAR10_CLASSES, CIFAR100_COARSE_CLASSES, CIFAR100_CLASSES
+from paperzoo.data.catalog import CIFAR10_CLASSES, CIFAR100_CLASSES, CIFAR100_COARSE_CLASSES
 from paperzoo.errors import DataError, UserError
 
 RNG = np.random.default_rng(0)
@@ -79,7 +79,7 @@ def labels(n: int, k: int) -> list[int]:
     return RNG.integers(0, k, n).tolist()
 
 
-def cifar10_python_members(train: list[int] = [2, 2, 2, 2, 2], test: int = 3) -> tuple[dict[str, bytes], dict]:
+def cifar10_python_members(train: tuple[int, ...] = (2, 2, 2, 2, 2), test: int = 3) -> tuple[dict[str, bytes], dict]:
     """Members of cifar-10-python.tar.gz and the arrays they hold."""
     members, expect = {}, {"train": ([], []), "test": ([], [])}
     names = [(f"data_batch_{i + 1}", n, "train") for i, n in enumerate(train)] + [("test_batch", test, "test")]

@@ -14,8 +14,16 @@ import torch
 from PIL import Image
 
 from paperzoo.data import ImageFolder, MissingDataError, folder_loader
-from paperzoo.data.transforms import (Compose, center_crop, hflip, normalize, random_crop, random_hflip,
-                                      resize_shorter, to_tensor)
+from paperzoo.data.transforms import (
+    Compose,
+    center_crop,
+    hflip,
+    normalize,
+    random_crop,
+    random_hflip,
+    resize_shorter,
+    to_tensor,
+)
 from paperzoo.errors import DataError
 
 CLASSES = ("cat", "dog", "emu")

@@ -102,7 +102,7 @@ def test_augmentation_is_crop_and_flip_of_the_examples() -> None:
         pixels = torch.round(x * 255).to(torch.uint8)
         padded = F.pad(data.images[y], (2, 2, 2, 2))
         for image, source in zip(pixels, padded):
-            candidates = [source[:, t:t + 8, l:l + 8] for t in range(5) for l in range(5)]
+            candidates = [source[:, t:t + 8, c:c + 8] for t in range(5) for c in range(5)]
             assert any(torch.equal(image, c) or torch.equal(image, c.flip(-1)) for c in candidates)
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import paperzoo
-from paperzoo.registry import model_entry
 from paperzoo.metrics.flops import count_params
+from paperzoo.registry import model_entry
 
 HEAVY_PARAMS = 30_000_000   # above this, forward/backward is a slow test
 
@@ -70,7 +70,8 @@ def test_builders_are_keyword_only_and_names_unique():
 
 
 def test_list_models_pattern_and_unknown_names():
-    assert paperzoo.list_models("resnet1*") == ["resnet10", "resnet18", "resnet101", "resnet110", "resnet152", "resnet1202"]
+    expected = ["resnet10", "resnet18", "resnet101", "resnet110", "resnet152", "resnet1202"]
+    assert paperzoo.list_models("resnet1*") == expected
     from paperzoo.errors import UserError
 
     with pytest.raises(UserError, match="Did you mean 'resnet56'"):

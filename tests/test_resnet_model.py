@@ -209,7 +209,8 @@ def test_cifar_output_shape_and_stage_resolutions():
         net = build(name)
         x = torch.randn(2, 3, 32, 32)
         shapes = []
-        hooks = [s.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape))) for s in net.stages()]
+        hooks = [s.register_forward_hook(lambda m, i, o, shapes=shapes: shapes.append(tuple(o.shape)))
+                 for s in net.stages()]
         assert net(x).shape == (2, 10)
         for h in hooks:
             h.remove()
@@ -274,7 +275,8 @@ def test_response_hooks_record_pre_activation_outputs():
     for name in ("resnet8", "plain8"):
         net = build(name).eval()
         recorded = []
-        hooks = [bn.register_forward_hook(lambda m, i, o: recorded.append(o)) for bn in net.response_layers()]
+        hooks = [bn.register_forward_hook(lambda m, i, o, recorded=recorded: recorded.append(o))
+                 for bn in net.response_layers()]
         with torch.no_grad():
             net(torch.randn(4, 3, 32, 32))
         for h in hooks:

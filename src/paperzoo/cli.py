@@ -19,7 +19,7 @@ import dataclasses
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +159,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     try:
         model.load_state_dict(weights)
     except RuntimeError as e:
-        raise UserError(f"the weights in {args.checkpoint} do not fit {meta['model']}: {str(e).splitlines()[0]}") from None
+        first_line = str(e).splitlines()[0]
+        raise UserError(f"the weights in {args.checkpoint} do not fit {meta['model']}: {first_line}") from None
     data = load_dataset(args.data, args.split, root=args.data_root)
     norm = meta.get("data", {})
     trained_on = norm.get("dataset")
@@ -176,8 +177,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
     model.to(device).eval()
     with torch.no_grad():
         metrics = evaluate_classifier(model, loader)
-    print(f"{meta['model']} (step {meta.get('step', '?')}) on {args.data} {args.split} ({len(data)} images, {data.source}): "
-          f"error {100 * metrics['error']:.2f}%, accuracy {100 * (1 - metrics['error']):.2f}%, loss {metrics['loss']:.4f}")
+    error = 100 * metrics["error"]
+    print(f"{meta['model']} (step {meta.get('step', '?')}) on {args.data} {args.split} "
+          f"({len(data)} images, {data.source}): error {error:.2f}%, accuracy {100 - error:.2f}%, "
+          f"loss {metrics['loss']:.4f}")
 
 
 # --- reproduce / download / results --------------------------------------------------------------

@@ -60,7 +60,8 @@ def _set(cfg: Any, parts: list[str], raw: str, path: str, what: str) -> Any:
         value = _set(current, parts[1:], raw, path, what)
     else:
         if dataclasses.is_dataclass(current):
-            raise UserError(f"{what} {path!r} is a group; set one of its fields, e.g. {path}.{dataclasses.fields(current)[0].name}=...")
+            example = f"{path}.{dataclasses.fields(current)[0].name}=..."
+            raise UserError(f"{what} {path!r} is a group; set one of its fields, e.g. {example}")
         value = parse_value(raw, hints[head], path)
     return dataclasses.replace(cfg, **{head: value})
 

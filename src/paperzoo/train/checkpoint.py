@@ -85,7 +85,8 @@ def load_tree(path: Path) -> Any:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
         return unflatten_tree(json.loads(meta[_META_KEY]), tensors)
     except (OSError, SafetensorError, KeyError, json.JSONDecodeError, ValueError) as e:
-        raise DataError(f"cannot read checkpoint state {path}: {e}; the file is damaged or not a paperzoo checkpoint") from None
+        raise DataError(f"cannot read checkpoint state {path}: {e}; "
+                        "the file is damaged or not a paperzoo checkpoint") from None
 
 
 # --- model files --------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ class MetricLogger:
             except ImportError:
                 from ..errors import UserError
 
-                raise UserError("TensorBoard logging needs the tensorboard package: pip install 'paperzoo[tensorboard]'") from None
+                raise UserError("TensorBoard logging needs the tensorboard package: "
+                                "pip install 'paperzoo[tensorboard]'") from None
             self._tb = SummaryWriter(str(run_dir / "tb"))
 
     def log(self, step: int, split: str, metrics: dict[str, float]) -> None:

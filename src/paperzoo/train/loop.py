@@ -187,7 +187,8 @@ class Trainer:
                 final = self._evaluate(done, logger)
                 if cfg.progress and main:
                     shown = ", ".join(f"{k} {v:.4g}" for k, v in final.items())
-                    tqdm.write(f"{self.model_meta.get('model', 'train')} step {done}/{cfg.steps}: {shown}", file=sys.stderr)
+                    name = self.model_meta.get("model", "train")
+                    tqdm.write(f"{name} step {done}/{cfg.steps}: {shown}", file=sys.stderr)
                 if main and cfg.best_metric and final.get(cfg.best_metric, math.inf) < best:
                     best = final[cfg.best_metric]
                     self._save_best(done)
