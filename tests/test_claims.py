@@ -98,6 +98,10 @@ def test_verdict_rules_on_constructed_outcomes():
     assert ex.shortcuts_verdict(out, preset).status == "holds"
     out.add("test_error/C", [9.5])
     assert ex.shortcuts_verdict(out, preset).status == "does not hold"
+    noisy = ex.CifarPreset("t", ("resnet20",), data=ex.QUICK_DATA, shortcuts=("A", "B", "C"))
+    for o, v in {"A": 52.9, "B": 50.9, "C": 54.6}.items():   # 1,000 test images: noise of about 4.4 points
+        out.add(f"test_error/{o}", [v])
+    assert ex.shortcuts_verdict(out, noisy).status == "inconclusive"
 
     preset = ex.CifarPreset("t", ("plain20", "resnet20", "resnet56"))
     out = Outcome()
