@@ -240,19 +240,18 @@ def collect_results(root: str | Path = "results") -> list[dict[str, Any]]:
 
 
 def summarize(rows: list[dict[str, Any]]) -> str:
-    """A markdown table of results: claim, quantity, paper, ours, verdict, hardware."""
-    lines = ["| claim | preset | quantity | paper | ours | verdict | hardware | wall time |",
-             "|---|---|---|---|---|---|---|---|"]
+    """A markdown table of results, one row per run: the verdict, what we measured beside the
+    paper's numbers (or, for a claim without numeric targets, the verdict's reason), hardware."""
+    lines = ["| claim | preset | verdict | measured (ours vs paper) | hardware | wall time |",
+             "|---|---|---|---|---|---|"]
     for row in rows:
-        comps = row.get("comparisons") or [{"label": "", "paper": math.nan, "ours": None}]
-        for i, c in enumerate(comps):
-            ours = "" if c["ours"] is None else _pm(c["ours"], c.get("ours_std"), len(row["seeds"]))
-            paper = "" if c["paper"] is None or math.isnan(c["paper"]) else f"{c['paper']:g}"
-            lines.append("| " + " | ".join([
-                f"[`{row['claim']}`]({row['path']}/report.md)" if i == 0 else "",
-                row["preset"] if i == 0 else "", c["label"], paper, ours,
-                row["verdict"] if i == 0 else "", row["hardware"] if i == 0 else "",
-                _duration(row["wall_seconds"]) if i == 0 else ""]) + " |")
+        n = len(row["seeds"])
+        measured = "; ".join(
+            f"{c['label']}: {_pm(c['ours'], c.get('ours_std'), n)} vs {c['paper']:g}"
+            for c in row.get("comparisons") or [] if c["ours"] is not None) or row["reason"]
+        lines.append("| " + " | ".join([
+            f"[`{row['claim']}`]({row['path']}/report.md)", row["preset"], row["verdict"],
+            measured.replace("|", "/"), row["hardware"], _duration(row["wall_seconds"])]) + " |")
     return "\n".join(lines)
 
 
