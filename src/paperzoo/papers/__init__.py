@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 
 #: Paper packages, in the order `paperzoo list papers` shows them.
-PAPERS: tuple[str, ...] = ("resnet",)
+PAPERS: tuple[str, ...] = ("resnet", "sgd", "adam", "batchnorm", "layernorm", "dropout")
 
 
 def load_all() -> None:

@@ -1,0 +1,1 @@
+"""Placeholder: this paper's models and claims are being written."""
