@@ -36,6 +36,10 @@ def test_list_and_show(capsys):
     assert "parameters: 269,722" in capsys.readouterr().out
     assert main(["show", "resnet.table6"]) == 0
     assert "Table 6" in capsys.readouterr().out
+    assert main(["show", "transformer_tiny"]) == 0   # a model fed token ids, not images
+    assert "parameters: 229,888" in capsys.readouterr().out
+    assert main(["show", "alexnet"]) == 0   # a paper without an arXiv identifier
+    assert "arXiv:" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, message", [
@@ -81,3 +85,18 @@ def test_train_resume_and_eval_round_trip(tmp_path, shared_data):
     evaluated = run("eval", str(out), "--data", "cifar10", "--device", "cpu")
     assert evaluated.returncode == 0, evaluated.stderr
     assert "resnet8 (step 4) on cifar10 test (10000 images" in evaluated.stdout and "accuracy" in evaluated.stdout
+
+
+def test_schedule_plots_and_prints_values(tmp_path, capsys):
+    png = tmp_path / "noam.png"
+    assert main(["schedule", "noam", "--steps", "12000", "--set", "warmup_steps=4000", "--out", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert "step     3,999  lr 0.000698771" in out and "peak lr 0.000698771 at step 3,999" in out
+    assert main(["schedule", "plateau", "--steps", "200", "--eval-every", "10", "--set", "patience=1", "--lr", "0.1",
+                 "--out", str(tmp_path / "p.png")]) == 0
+    # a tenth after the 3rd and 5th evaluations (steps 30 and 50) when the metric never improves
+    assert "step        50  lr 0.001\n" in capsys.readouterr().out
+    assert main(["schedule", "cosine", "--steps", "10", "--set", "warmup_steps=20"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("paperzoo: error: the cosine schedule needs more steps")

@@ -7,6 +7,7 @@
     paperzoo eval <checkpoint> --data <dataset>
     paperzoo download <dataset>
     paperzoo results [--dir results]
+    paperzoo schedule <name> --steps N [--set key=value ...] [--lr BASE] [--eval-every K] [--out FILE.png]
 
 A user error (unknown name, bad setting, missing or unreadable data) prints one line that says
 what to do and exits with status 2, without a traceback.
@@ -61,8 +62,8 @@ def cmd_show(args: argparse.Namespace) -> None:
     registry.load_papers()
     if name in registry.list_papers():
         card = registry.paper_card(name)
-        print(f"{card.title}\n  {card.authors} ({card.year}{', ' + card.venue if card.venue else ''}), "
-              f"arXiv:{card.arxiv}\n")
+        arxiv = f", arXiv:{card.arxiv}" if card.arxiv else ""
+        print(f"{card.title}\n  {card.authors} ({card.year}{', ' + card.venue if card.venue else ''}){arxiv}\n")
         print(f"Problem: {card.problem}\n\nIdea: {card.idea}\n\nClaims:")
         for cid in registry.list_claims(name):
             claim = registry.get_claim(cid)
@@ -84,7 +85,13 @@ def cmd_show(args: argparse.Namespace) -> None:
         print(f"{name}: {entry.summary}\n  paper: {entry.paper}\n  input: {entry.input_size}")
         print(f"  arguments: {entry.signature()}")
         print(f"  parameters: {count_params(model):,}")
-        print(f"  multiply-adds per image: {count_macs(model, entry.input_size) / 1e9:.3f} G")
+        if entry.example_input is None:
+            print(f"  multiply-adds per image: {count_macs(model, entry.input_size) / 1e9:.3f} G")
+        else:   # token ids and other non-image inputs: the registry's example, one item
+            example = entry.example_input(1)
+            shapes = [tuple(t.shape[1:]) for t in (example if isinstance(example, tuple) else (example,))]
+            print(f"  multiply-adds per example of shape {', '.join(map(str, shapes))}: "
+                  f"{count_macs(model, example) / 1e6:.3f} M (convolutions and linear layers)")
 
 
 # --- train / eval -------------------------------------------------------------------------------
@@ -213,6 +220,36 @@ def cmd_results(args: argparse.Namespace) -> None:
     print(summarize(rows) if rows else "no results yet")
 
 
+def cmd_schedule(args: argparse.Namespace) -> None:
+    import textwrap
+
+    from .config import apply_overrides, parse_assignments, to_dict
+    from .optim.plot import plot_schedule
+    from .optim.schedules import NAMES, ScheduleConfig, build_schedule, trace
+
+    if args.name not in NAMES:
+        raise UserError(f"unknown schedule {args.name!r}; choose {', '.join(NAMES)}")
+    if args.steps <= 0 or args.eval_every < 0:
+        raise UserError("--steps must be positive and --eval-every not negative")
+    cfg = apply_overrides(ScheduleConfig(name=args.name), parse_assignments(args.set), what="schedule setting")
+    eval_every = args.eval_every or max(1, args.steps // 100)
+    schedule = build_schedule(cfg, total_steps=args.steps)
+    reacts = hasattr(schedule, "observe")
+    rates = [args.lr * f for f in trace(schedule, args.steps, eval_every=eval_every)]
+    changed = {k: v for k, v in to_dict(cfg).items() if v != to_dict(ScheduleConfig(name=cfg.name))[k]}
+    title = textwrap.fill(f"{cfg.name} schedule, base lr {args.lr:g}" + "".join(
+        f", {k}={v}" for k, v in changed.items()), 80)
+    if reacts:
+        title += f"\n(an evaluation every {eval_every} steps, never improving after the first)"
+    out = plot_schedule(Path(args.out or f"runs/schedules/{cfg.name}.png"), rates, title=title)
+    w = cfg.warmup_steps
+    for step in sorted({0, w - 1, w, args.steps // 4, args.steps // 2, 3 * args.steps // 4, args.steps - 1}):
+        if 0 <= step < args.steps:
+            print(f"step {step:>9,}  lr {rates[step]:.6g}")
+    peak = max(range(args.steps), key=rates.__getitem__)
+    print(f"peak lr {rates[peak]:.6g} at step {peak:,}\nplot: {out}")
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -271,6 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("results", cmd_results, "print the table of committed results")
     p.add_argument("--dir", help="results folder (default: the checkout's results/)")
+
+    p = add("schedule", cmd_schedule, "plot a learning-rate schedule and print a few of its values")
+    p.add_argument("name", help="constant, step, multistep, cosine, linear, noam or plateau")
+    p.add_argument("--steps", type=int, required=True, help="the run's total number of steps")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a schedule setting, e.g. warmup_steps=4000, milestones=32000,48000, min_factor=0.01")
+    p.add_argument("--lr", type=float, default=1.0, help="base learning rate (default 1: the multiplier)")
+    p.add_argument("--eval-every", type=int, default=0,
+                   help="plateau: evaluate every so many steps (default: 1%% of --steps)")
+    p.add_argument("--out", help="PNG file (default runs/schedules/<name>.png)")
     return parser
 
 

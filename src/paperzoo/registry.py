@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import torch
 import torch.nn as nn
 
 from .errors import UserError, unknown_name
@@ -32,6 +33,9 @@ class ModelEntry:
     num_classes: int | None
     tiny: bool
     summary: str
+    #: Builds a batch of ``n`` valid inputs for models that do not take images (token ids, ...):
+    #: one tensor, or a tuple of tensors passed as positional arguments.
+    example_input: Callable[[int], torch.Tensor | tuple[torch.Tensor, ...]] | None = None
 
     def signature(self) -> inspect.Signature:
         return inspect.signature(self.builder)
@@ -65,11 +69,15 @@ def register_model(
     num_classes: int | None = 1000,
     tiny: bool = False,
     name: str | None = None,
+    example_input: Callable[[int], torch.Tensor | tuple[torch.Tensor, ...]] | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator registering a keyword-only model builder under its function name.
 
     ``input_size`` is the (C, H, W) the model is meant for and ``num_classes`` its default
-    number of outputs; ``tiny`` marks the small variant every family has for tests.
+    number of outputs; ``tiny`` marks the small variant every family has for tests. Models whose
+    input is not an image (token ids, ...) give ``example_input(n)``, a batch of ``n`` valid
+    inputs (a tensor, or a tuple of tensors for ``model(*inputs)``), which the registry-driven
+    tests feed instead of random images.
     """
 
     def decorator(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -81,7 +89,7 @@ def register_model(
             raise ValueError(f"model {key!r} is already registered")
         doc = inspect.getdoc(fn) or ""
         _MODELS[key] = ModelEntry(key, fn, paper, tuple(input_size), num_classes, tiny,
-                                  doc.splitlines()[0] if doc else "")
+                                  doc.splitlines()[0] if doc else "", example_input)
         return fn
 
     return decorator

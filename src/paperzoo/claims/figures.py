@@ -83,3 +83,46 @@ def bars(path: Path, values: Mapping[str, float], errors: Mapping[str, float] | 
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def line_panels(path: Path, panels: Mapping[str, Mapping[str, Curve]], *, xlabel: str, ylabel: str,
+                logx: bool = False, logy: bool = False, ylim: tuple[float, float] | None = None,
+                styles: Mapping[str, str] | None = None, colors: Mapping[str, str] | None = None,
+                title: str = "") -> Path:
+    """Side-by-side panels of lines, one panel per key of ``panels`` (its title), one line per
+    curve, the same colour for the same label in every panel: training cost against iterations
+    (Adam's Figs. 1 and 2), loss against step size per setting (Adam's Fig. 4), an error against
+    a sample count. ``styles[label]`` is a matplotlib format string (``"--"``, ``"o-"``) for
+    that label (without a colour letter); lines are solid otherwise. ``colors[label]`` fixes a
+    label's colour (e.g. Fig. 4's red and green). Non-finite values are not drawn."""
+    n = len(panels)
+    width = 4.2 if n <= 3 else 3.0
+    fig, axes = plt.subplots(1, n, figsize=(width * n + 1.0, 3.6), dpi=150, sharey=n > 1, squeeze=False)
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    labels = list(dict.fromkeys(label for series in panels.values() for label in series))
+    color = {label: cycle[i % len(cycle)] for i, label in enumerate(labels)} | dict(colors or {})
+    for ax, (name, series) in zip(axes[0], panels.items()):
+        for label, (xs, ys) in series.items():
+            ax.plot(xs, ys, (styles or {}).get(label, "-"), color=color[label], linewidth=1.4, markersize=4,
+                    label=label)
+        ax.set_xlabel(xlabel)
+        ax.set_xscale("log" if logx else "linear")
+        ax.set_yscale("log" if logy else "linear")
+        ax.grid(alpha=0.3, which="both" if logy else "major")
+        if name:
+            ax.set_title(name, fontsize=9)
+    axes[0][0].set_ylabel(ylabel)
+    if ylim:
+        axes[0][0].set_ylim(*ylim)
+    axes[0][-1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def lines(path: Path, curves: Mapping[str, Curve], **kwargs) -> Path:
+    """One panel of :func:`line_panels`: ``lines(path, {"Adam": (steps, costs), ...}, xlabel=..., ylabel=...)``."""
+    return line_panels(path, {"": curves}, **kwargs)

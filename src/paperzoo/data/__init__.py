@@ -22,6 +22,7 @@ from .idx import read_idx
 from .imagefolder import ImageFolder
 from .loader import DeviceLoader, crop_and_flip, folder_loader
 from .root import cache_dir, data_root
+from .sentences import LabelledSentences, Vocabulary, load_sentences, pad_batch, read_sentences
 
 __all__ = [
     "ChecksumError",
@@ -29,7 +30,9 @@ __all__ = [
     "DeviceLoader",
     "ImageArrays",
     "ImageFolder",
+    "LabelledSentences",
     "MissingDataError",
+    "Vocabulary",
     "cache_dir",
     "channel_stats",
     "crop_and_flip",
@@ -40,6 +43,9 @@ __all__ = [
     "folder_loader",
     "list_datasets",
     "load_dataset",
+    "load_sentences",
+    "pad_batch",
     "read_idx",
+    "read_sentences",
     "train_val_split",
 ]

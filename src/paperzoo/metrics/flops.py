@@ -30,11 +30,13 @@ def _linear_macs(m: nn.Linear, inputs: tuple, output: torch.Tensor) -> int:
     return output.numel() * m.in_features
 
 
-def count_macs(model: nn.Module, input_size: Sequence[int] | torch.Tensor = (3, 224, 224)) -> int:
+def count_macs(model: nn.Module,
+               input_size: Sequence[int] | torch.Tensor | tuple[torch.Tensor, ...] = (3, 224, 224)) -> int:
     """Multiply-accumulates of one forward pass for ONE example.
 
-    ``input_size`` is the shape of one example, ``(C, H, W)``, or an example batch (a tensor):
-    the count is then divided by its batch size. Counts ``nn.Conv1d/2d/3d`` (and transposed
+    ``input_size`` is the shape of one example, ``(C, H, W)``, or an example batch: a tensor,
+    or a tuple of tensors passed as ``model(*batch)`` (token ids, ...); the count is then divided
+    by its batch size. Counts ``nn.Conv1d/2d/3d`` (and transposed
     convolutions; groups taken into account, bias ignored) and ``nn.Linear`` modules called
     during the forward pass, with forward hooks, in eval mode and under ``torch.no_grad()``;
     functional calls (``F.conv2d``, attention matmuls) are not seen. The model's training flags
@@ -45,10 +47,12 @@ def count_macs(model: nn.Module, input_size: Sequence[int] | torch.Tensor = (3, 
     device = param.device if param is not None else torch.device("cpu")
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
     if isinstance(input_size, torch.Tensor):
-        x = input_size.to(device)
+        inputs: tuple[torch.Tensor, ...] = (input_size.to(device),)
+    elif input_size and isinstance(input_size[0], torch.Tensor):
+        inputs = tuple(t.to(device) for t in input_size)
     else:
-        x = torch.zeros(1, *input_size, device=device, dtype=dtype)
-    batch = x.shape[0]
+        inputs = (torch.zeros(1, *input_size, device=device, dtype=dtype),)
+    batch = inputs[0].shape[0]
 
     total = 0
 
@@ -68,7 +72,7 @@ def count_macs(model: nn.Module, input_size: Sequence[int] | torch.Tensor = (3, 
                 handles.append(m.register_forward_hook(hook(_linear_macs)))
         model.eval()
         with torch.no_grad():
-            model(x)
+            model(*inputs)
     finally:
         for h in handles:
             h.remove()

@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 
 from ..errors import UserError
+from . import optimizers
 
 OptimizerName = Literal["sgd", "adagrad", "rmsprop", "adam", "adamw", "bert_adam"]
 
@@ -19,39 +20,53 @@ class OptimizerConfig:
     decay 1e-4, the recipe of AlexNet, VGG and ResNet.
 
     ``impl="torch"`` builds ``torch.optim``'s implementation (fast multi-tensor kernels),
-    ``impl="paperzoo"`` the one written from the paper's equations in :mod:`paperzoo.optim`;
-    the tests hold the two equal. ``bert_adam`` (Adam with decoupled weight decay and no bias
-    correction, as BERT trained) exists only in paperzoo.
+    ``impl="paperzoo"`` the one written from the paper's equations in
+    :mod:`paperzoo.optim.optimizers`; the tests hold the two equal. ``bert_adam`` (Adam with
+    decoupled weight decay and no bias correction, as BERT trained) and ``bias_correction=False``
+    exist only in paperzoo, so they build paperzoo's whatever ``impl`` says. ``bert_adam`` takes
+    ``lr``, ``betas``, ``eps`` and ``weight_decay`` from here (set ``eps=1e-6`` for BERT's).
     """
 
     name: OptimizerName = "sgd"
     lr: float = 0.1
     momentum: float = 0.9            # SGD, RMSProp
+    dampening: float = 0.0           # SGD
     weight_decay: float = 1e-4       # L2 (added to the gradient); decoupled for adamw and bert_adam
     nesterov: bool = False           # SGD
     betas: tuple[float, float] = (0.9, 0.999)   # Adam family
     eps: float = 1e-8                # AdaGrad, RMSProp, Adam family
     alpha: float = 0.99              # RMSProp: decay of the squared-gradient average
+    centered: bool = False           # RMSProp: divide by the root of the gradient's variance
     bias_correction: bool = True     # Adam, AdamW
     impl: Literal["torch", "paperzoo"] = "torch"
 
 
-def build_optimizer(cfg: OptimizerConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    params = [p for p in params if p.requires_grad]
-    if cfg.impl == "paperzoo" or cfg.name == "bert_adam" or not cfg.bias_correction:
-        from . import _paperzoo_optimizer  # noqa: PLC0415  (written from the equations)
+#: The config fields each optimizer takes, besides ``lr`` (the same keywords in torch.optim and paperzoo).
+_FIELDS = {
+    "sgd": ("momentum", "dampening", "weight_decay", "nesterov"),
+    "adagrad": ("eps", "weight_decay"),
+    "rmsprop": ("alpha", "eps", "momentum", "centered", "weight_decay"),
+    "adam": ("betas", "eps", "weight_decay", "bias_correction"),
+    "adamw": ("betas", "eps", "weight_decay", "bias_correction"),
+    "bert_adam": ("betas", "eps", "weight_decay"),
+}
+_PAPERZOO = {"sgd": optimizers.SGD, "adagrad": optimizers.AdaGrad, "rmsprop": optimizers.RMSProp,
+             "adam": optimizers.Adam, "adamw": optimizers.AdamW, "bert_adam": optimizers.BertAdam}
+_TORCH = {"sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
+          "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
-        return _paperzoo_optimizer(cfg, params)
-    if cfg.name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
-    if cfg.name == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay, eps=cfg.eps)
-    if cfg.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps,
-                                   weight_decay=cfg.weight_decay, momentum=cfg.momentum)
-    if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
-    if cfg.name == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
-    raise UserError(f"unknown optimizer {cfg.name!r}; choose sgd, adagrad, rmsprop, adam, adamw or bert_adam")
+
+def build_optimizer(cfg: OptimizerConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    if cfg.name not in _FIELDS:
+        raise UserError(f"unknown optimizer {cfg.name!r}; choose {', '.join(_FIELDS)}")
+    if not cfg.bias_correction and "bias_correction" not in _FIELDS[cfg.name]:
+        raise UserError(f"bias_correction applies to adam and adamw only, not to {cfg.name!r}")
+    params = [p for p in params if p.requires_grad]
+    kwargs = {k: getattr(cfg, k) for k in ("lr", *_FIELDS[cfg.name])}
+    own = cfg.impl == "paperzoo" or cfg.name not in _TORCH or not cfg.bias_correction
+    if not own:
+        kwargs.pop("bias_correction", None)
+    try:
+        return (_PAPERZOO if own else _TORCH)[cfg.name](params, **kwargs)
+    except ValueError as e:  # a hyperparameter the optimizer rejects
+        raise UserError(f"bad optimizer settings for {cfg.name!r}: {e}") from None

@@ -7,7 +7,11 @@ from __future__ import annotations
 import importlib
 
 #: Paper packages, in the order `paperzoo list papers` shows them.
-PAPERS: tuple[str, ...] = ("resnet", "sgd", "adam", "batchnorm", "layernorm", "dropout")
+PAPERS: tuple[str, ...] = (
+    "alexnet", "vgg", "googlenet", "resnet", "densenet",
+    "sgd", "adam", "batchnorm", "layernorm", "dropout",
+    "seq2seq", "transformer",
+)
 
 
 def load_all() -> None:

@@ -115,7 +115,10 @@ class Trainer:
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters())
         self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
-        self.schedule = build_schedule(cfg.schedule)
+        self.schedule = build_schedule(cfg.schedule, total_steps=cfg.steps)
+        if hasattr(self.schedule, "observe") and not cfg.eval_every:
+            raise UserError(f"the {cfg.schedule.name} schedule reacts to evaluations: set eval_every "
+                            "(evaluate every so many steps)")
         self.train_model = self._wrap(self.model)
 
     def _wrap(self, model: nn.Module) -> nn.Module:
@@ -185,6 +188,7 @@ class Trainer:
             paused = time.perf_counter()   # evaluation and checkpoints do not count as training time
             if (cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps:
                 final = self._evaluate(done, logger)
+                self._observe(final)
                 if cfg.progress and main:
                     shown = ", ".join(f"{k} {v:.4g}" for k, v in final.items())
                     name = self.model_meta.get("model", "train")
@@ -227,6 +231,21 @@ class Trainer:
         barrier(self.dist)
         return metrics
 
+    def _observe(self, metrics: dict[str, float]) -> None:
+        """Pass the monitored metric to a schedule that reacts to evaluations (reduce-on-plateau)."""
+        observe = getattr(self.schedule, "observe", None)
+        if observe is None:
+            return
+        monitor = self.cfg.schedule.monitor
+        value = [metrics.get(monitor)]
+        if self.dist.enabled:  # only worker 0 evaluated
+            torch.distributed.broadcast_object_list(value, src=0)
+        if value[0] is None:
+            raise UserError(f"the {self.cfg.schedule.name} schedule watches {monitor!r}, which this task's "
+                            f"evaluate() does not return; set schedule.monitor to one of: "
+                            f"{', '.join(metrics) or '(none returned)'}")
+        observe(value[0])
+
     # --- run folder and checkpoints -------------------------------------------------------------
 
     def _write_run_files(self) -> None:
@@ -241,6 +260,7 @@ class Trainer:
     def _checkpoint(self, step: int, sums: dict[str, torch.Tensor], count: int) -> None:
         state = {"step": step, "optimizer": self.optimizer.state_dict(), "rng": rng_state(),
                  "task": self.task.state_dict(), "log_sums": sums, "log_count": count,
+                 "schedule": self.schedule.state_dict() if hasattr(self.schedule, "state_dict") else None,
                  "config": to_dict(self.cfg)}
         ckpt.save_checkpoint(self.run_dir / "checkpoints", step, self.model.state_dict(),
                              {**self.model_meta, "step": step}, state, keep=self.cfg.keep_checkpoints)
@@ -260,6 +280,11 @@ class Trainer:
         weights, _, state = ckpt.load_checkpoint(self.run_dir)
         self.model.load_state_dict(weights)
         self.optimizer.load_state_dict(state["optimizer"])
+        if hasattr(self.schedule, "load_state_dict"):
+            if state.get("schedule") is None:
+                raise UserError(f"the checkpoint in {self.run_dir} holds no state for the {self.cfg.schedule.name} "
+                                "schedule: it was written by a run with another schedule")
+            self.schedule.load_state_dict(state["schedule"])
         self.task.load_state_dict(state["task"])
         set_rng_state(state["rng"])
         if self.cfg.deterministic:

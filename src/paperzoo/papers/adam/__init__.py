@@ -1,1 +1,6 @@
-"""Placeholder: this paper's models and claims are being written."""
+"""Kingma & Ba (2014). Adam: A Method for Stochastic Optimization. arXiv:1412.6980 (ICLR 2015).
+
+The optimizer itself is :class:`paperzoo.optim.Adam`; this package holds the paper's MNIST models and claims.
+"""
+
+from . import experiments, model  # noqa: F401  (registers models, the paper card and claims)

@@ -1,1 +1,3 @@
-"""Placeholder: this paper's models and claims are being written."""
+"""Ba, Kiros, Hinton (2016). Layer Normalization. arXiv:1607.06450."""
+
+from . import experiments, model  # noqa: F401  (registers models, the paper card and claims)

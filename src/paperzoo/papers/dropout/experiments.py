@@ -1,0 +1,428 @@
+"""Dropout on a linear model is a data-dependent L2 penalty (Srivastava et al. 2014, Section 9.1),
+checked on MNIST pixels.
+
+The derivation, for the inverted dropout paperzoo implements (:func:`paperzoo.nn.dropout`: drop
+probability ``p``, survivors scaled by 1/(1 − p)). Let X be the N×D inputs, Y the N×K targets,
+W the D×K weights and b the K biases (the bias is not dropped), and R the N×D mask with
+independent entries R_ij = r_ij/(1 − p), r_ij ~ Bernoulli(1 − p). Then E[R_ij] = 1 and
+Var[R_ij] = (1 − p)/(1 − p)² − 1 = p/(1 − p). For each example i and output k, the output
+z_ik = Σ_j R_ij x_ij W_jk + b_k has mean (XW + b)_ik and, the R_ij being independent, variance
+(p/(1 − p))·Σ_j x_ij² W_jk². Since E[(y − z)²] = (y − E z)² + Var z, the expected dropout loss with
+L(W, b) = 1/(2N)·Σ_i ‖y_i − z_i‖² is::
+
+    E_R[L] = 1/(2N)·‖Y − XW − 1bᵀ‖² + 1/(2N)·(p/(1 − p))·Σ_j (Σ_i x_ij²)·Σ_k W_jk²
+
+the plain loss plus an L2 penalty on each input's weights weighted by that input's energy
+d_j = Σ_i x_ij², with λ = p/(1 − p). The paper writes the same with its p the probability of
+*retaining* a unit and without the 1/(1 − p) scaling: E‖y − (R∗X)w‖² = ‖y − pXw‖² +
+p(1 − p)‖Γw‖², Γ = diag(XᵀX)^{1/2}, which with w̃ = pw is ‖y − Xw̃‖² + ((1 − p)/p)‖Γw̃‖²: the
+same λ once its retain probability is 1 − (our) p, and w̃ is exactly the weight inverted dropout
+trains. Setting the gradient to zero gives the minimiser in closed form,
+
+    (X̃ᵀX̃ + λ·diag(d̃)) [W; bᵀ] = X̃ᵀY,   X̃ = [X, 1],  d̃ = (d_1, ..., d_D, 0),
+
+a ridge regression whose penalty is data-dependent and spares the bias.
+
+The experiment (i) averages the dropout loss over Monte-Carlo masks at a fixed W and compares it
+with the closed form, the error shrinking as 1/√samples; (ii) trains the linear model by SGD with
+input dropout and compares its weights with the closed-form minimiser, and trains it by plain SGD
+as the control. The data are real: MNIST training images, average-pooled to 14×14 and scaled to
+[0, 1], keeping the pixels whose mean square is at least ``min_energy`` (the dark border has
+almost no energy, so its weights are nearly unconstrained and SGD would take very long to settle
+them); the targets are the one-hot labels (least-squares classification, K = 10 outputs).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims.figures import line_panels, lines
+from ...data import load_dataset
+from ...data.root import data_root
+from ...nn import MLP, dropout
+from ...optim import OptimizerConfig, ScheduleConfig
+from ...registry import PaperCard, register_claim, register_paper
+from ...train.env import resolve_device
+from ...train.loop import TrainConfig, Trainer
+
+PAPER = register_paper(PaperCard(
+    key="dropout",
+    title="Dropout: A Simple Way to Prevent Neural Networks from Overfitting",
+    authors="Nitish Srivastava, Geoffrey Hinton, Alex Krizhevsky, Ilya Sutskever, Ruslan Salakhutdinov",
+    year=2014,
+    arxiv="1207.0580",
+    venue="JMLR 15(56):1929-1958, 2014",
+    problem=("Large networks overfit small training sets, and the best remedy, averaging the predictions of many "
+             "separately trained networks, is too expensive to train and to run."),
+    idea=("During training, drop each unit (with its connections) at random, keeping it with probability p, so "
+          "that every mini-batch trains one of exponentially many thinned networks that share weights; at test time "
+          "use the whole network with weights scaled by p, an approximate average of all the thinned ones. Units "
+          "cannot co-adapt, since none can rely on another being present. For a linear model, dropout is, in "
+          "expectation, ridge regression with a penalty scaled by each input's energy (Section 9.1)."),
+    notes=("The JMLR paper has no arXiv version; arXiv:1207.0580 is its 2012 preprint by Hinton, Srivastava, "
+           "Krizhevsky, Sutskever and Salakhutdinov, 'Improving neural networks by preventing co-adaptation of "
+           "feature detectors'.",
+           "paperzoo.nn.Dropout is inverted dropout: its p is the probability of dropping a unit, and survivors are "
+           "scaled by 1/(1 − p) during training so the test-time network needs no rescaling.")
+))
+
+
+# --- the closed forms ---------------------------------------------------------------------------
+
+def penalty_weight(p: float) -> float:
+    """λ = p/(1 − p): the variance of an inverted-dropout mask entry that drops with probability p."""
+    return p / (1.0 - p)
+
+
+def dropout_penalty(x: torch.Tensor, w: torch.Tensor, p: float) -> torch.Tensor:
+    """1/(2N)·(p/(1 − p))·Σ_j (Σ_i x_ij²)·Σ_k w_jk², for x (N, D) and w (D, K)."""
+    energy = x.square().sum(0)  # d_j = Σ_i x_ij², (D,)
+    return penalty_weight(p) * (energy * w.square().sum(1)).sum() / (2 * x.shape[0])
+
+
+def squared_loss(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """L(w, b) = 1/(2N)·Σ_i ‖y_i − (x_i w + b)‖²."""
+    return (y - x @ w - b).square().sum() / (2 * x.shape[0])
+
+
+def expected_dropout_loss(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor,
+                          p: float) -> torch.Tensor:
+    """E_R[L] = L(w, b) + the data-dependent penalty (the module docstring's derivation)."""
+    return squared_loss(x, y, w, b) + dropout_penalty(x, w, p)
+
+
+def dropout_losses(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor, p: float, samples: int, *,
+                   generator: torch.Generator, chunk: int = 64) -> torch.Tensor:
+    """``samples`` independent Monte-Carlo draws of L with the inputs dropped by
+    :func:`paperzoo.nn.dropout` (one fresh mask over all N×D inputs per draw): (samples,)."""
+    out = []
+    for start in range(0, samples, chunk):
+        n = min(chunk, samples - start)
+        xs = dropout(x.expand(n, *x.shape), p, generator=generator)  # (n, N, D)
+        out.append((y - xs @ w - b).square().sum((1, 2)) / (2 * x.shape[0]))  # (n,)
+    return torch.cat(out)
+
+
+def ridge_solution(x: torch.Tensor, y: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The minimiser of E_R[L]: (X̃ᵀX̃ + λ·diag(d̃)) [W; bᵀ] = X̃ᵀY with X̃ = [X, 1], d̃ = (d, 0);
+    p = 0 gives ordinary least squares. Returns (W (D, K), b (K,))."""
+    xt = torch.cat([x, x.new_ones(x.shape[0], 1)], 1)  # (N, D + 1)
+    energy = torch.cat([x.square().sum(0), x.new_zeros(1)])  # d̃, (D + 1,)
+    a = xt.T @ xt + penalty_weight(p) * torch.diag(energy)
+    wb = torch.linalg.solve(a, xt.T @ y)  # (D + 1, K)
+    return wb[:-1], wb[-1]
+
+
+# --- the data and the training task ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RegressionData:
+    """MNIST pixels as regression inputs, one-hot labels as targets."""
+
+    pool: int = 2               # average-pool 28x28 to (28/pool)^2 pixels
+    min_energy: float = 0.01    # keep pixels whose mean square (in [0, 1] units) is at least this
+    train_subset: int = 0       # 0: all 60,000 training images
+    batch_size: int = 1024
+
+
+def regression_data(cfg: RegressionData, root: str | None) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """(X (N, D) float64 in [0, 1], Y (N, 10) one-hot float64, source)."""
+    data = load_dataset("mnist", "train", root=str(data_root(root)))
+    if cfg.train_subset:
+        data = data.sample(cfg.train_subset)
+    x = F.avg_pool2d(data.images.double() / 255, cfg.pool).flatten(1)  # (N, D_all)
+    x = x[:, x.square().mean(0) >= cfg.min_energy]  # (N, D)
+    y = F.one_hot(data.labels, data.num_classes).double()  # (N, 10)
+    return x, y, data.source
+
+
+class RegressionTask:
+    """Least squares for the training loop: loss 1/(2B)·Σ_i ‖y_i − f(x_i)‖² on mini-batches drawn
+    uniformly with replacement; ``evaluate`` gives the relative distance of the model's
+    [W; bᵀ] to each named closed-form solution."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, *, batch_size: int, seed: int,
+                 targets: dict[str, tuple[torch.Tensor, torch.Tensor]], device: torch.device) -> None:
+        self.x, self.y = x.float().to(device), y.float().to(device)
+        self.batch_size = batch_size
+        self.rng = torch.Generator().manual_seed(seed)
+        self.targets = {k: stack(w, b) for k, (w, b) in targets.items()}
+
+    def train_batches(self):
+        while True:
+            rows = torch.randint(0, self.x.shape[0], (self.batch_size,), generator=self.rng).to(self.x.device)
+            yield self.x[rows], self.y[rows]
+
+    def training_step(self, model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]):
+        x, y = batch
+        # L = 1/(2B)·Σ_i ‖y_i − f(x_i)‖², dropout inside the model
+        return (y - model(x)).square().sum(1).mean() / 2, {}
+
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        wb = model_weights(model)
+        return {f"distance/{k}": relative_distance(wb, t) for k, t in self.targets.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.set_state(state["rng"])
+
+
+def stack(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """[W; bᵀ], (D + 1, K), in float64."""
+    return torch.cat([w, b[None]]).double().cpu()
+
+
+def model_weights(model: MLP) -> torch.Tensor:
+    return stack(model.out.weight.detach().T, model.out.bias.detach())
+
+
+def relative_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """‖a − b‖ / ‖b‖."""
+    return float((a - b).norm() / b.norm())
+
+
+# --- the claim ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MonteCarlo:
+    """The check of E_R[L] at W = the closed-form minimiser: ``repeats`` independent runs of
+    ``samples`` masks each, on the first ``examples`` images."""
+
+    examples: int = 500
+    samples: int = 512
+    repeats: int = 32
+
+
+@dataclass(frozen=True)
+class DropoutPreset:
+    description: str
+    drop: tuple[float, ...] = (0.2, 0.5)   # drop probabilities p compared
+    data: RegressionData = field(default_factory=RegressionData)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    mc: MonteCarlo = field(default_factory=MonteCarlo)
+    tolerance: float = 0.05     # relative distance of dropout-SGD's weights to the closed form that counts as agreeing
+    seeds: int = 1
+
+
+#: Dropout-SGD: SGD with momentum 0.9, no weight decay, the rate annealed to 0 by a cosine so the
+#: last iterate settles at the minimiser instead of rattling around it.
+RECIPE = TrainConfig(
+    steps=4000,
+    optimizer=OptimizerConfig(name="sgd", lr=0.05, momentum=0.9, weight_decay=0.0, impl="paperzoo"),
+    schedule=ScheduleConfig(name="cosine"),
+    eval_every=200, log_every=100, checkpoint_every=0, keep_checkpoints=1, amp=False, progress=True)
+
+
+def train_linear(ctx: RunContext, x: torch.Tensor, y: torch.Tensor, p: float, seed: int,
+                 targets: dict[str, tuple[torch.Tensor, torch.Tensor]], label: str):
+    """Train f(x) = dropout_p(x)·W + b by SGD; returns the training result and [W; bᵀ]."""
+    pre: DropoutPreset = ctx.preset
+    cfg = replace(pre.train, seed=seed, device=ctx.device, progress=ctx.progress and pre.train.progress)
+    device = resolve_device(cfg.device)
+    task = RegressionTask(x, y, batch_size=pre.data.batch_size, seed=seed, targets=targets, device=device)
+    torch.manual_seed(seed)
+    model = MLP(in_features=x.shape[1], hidden=(), out_features=y.shape[1], input_dropout=p)
+    nn.init.zeros_(model.out.weight)
+    nn.init.zeros_(model.out.bias)
+    meta = {"model": f"linear, input dropout p={p:g}", "model_kwargs": {"in_features": x.shape[1], "input_dropout": p}}
+    result = Trainer(model, task, cfg, run_dir=ctx.subdir("runs", f"{label}-seed{seed}"), model_meta=meta).fit()
+    return result, model_weights(model)
+
+
+def monte_carlo(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor, p: float, mc: MonteCarlo,
+                seed: int) -> dict[str, Any]:
+    """The Monte-Carlo mean of the dropout loss against E_R[L]: its z-score, relative error, and the
+    RMS error over repeats after S = 1, 2, 4, ... samples with the slope of log(error) on log(S)."""
+    x, y = x[: mc.examples], y[: mc.examples]
+    exact = float(expected_dropout_loss(x, y, w, b, p))
+    g = torch.Generator().manual_seed(seed)
+    # the draws in float32 (several times faster; rounding far below the Monte-Carlo error), the sums in float64
+    draws = dropout_losses(x.float(), y.float(), w.float(), b.float(), p, mc.samples * mc.repeats, generator=g)
+    draws = draws.double().view(mc.repeats, mc.samples)
+    counts = [2 ** k for k in range(int(math.log2(mc.samples)) + 1)]
+    running = draws.cumsum(1) / torch.arange(1, mc.samples + 1, dtype=draws.dtype)  # (repeats, samples)
+    rms = [float((running[:, s - 1] - exact).square().mean().sqrt()) for s in counts]
+    slope = _slope([math.log(s) for s in counts], [math.log(e) for e in rms])
+    mean, se = float(draws.mean()), float(draws.std() / math.sqrt(draws.numel()))
+    return {"exact": exact, "mean": mean, "z": (mean - exact) / se, "rel_error": abs(mean - exact) / exact,
+            "counts": counts, "rms": [e / exact for e in rms], "slope": slope}
+
+
+def _slope(xs: list[float], ys: list[float]) -> float:
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
+
+
+def l2_experiment(ctx: RunContext) -> Outcome:
+    pre: DropoutPreset = ctx.preset
+    x, y, source = regression_data(pre.data, ctx.data_root)
+    ols = ridge_solution(x, y, 0.0)
+    ridge = {p: ridge_solution(x, y, p) for p in pre.drop}
+    targets = {"ols": ols, **{f"p={p:g}": ridge[p] for p in pre.drop}}
+    pool = pre.data.pool
+    out = Outcome(data=f"{source}; {x.shape[1]} pixels of {x.shape[0]:,} images, pooled {pool}x{pool}")
+    mc = {p: monte_carlo(x, y, *ridge[p], p, pre.mc, seed=ctx.seeds[0]) for p in pre.drop}
+    for p, m in mc.items():
+        out.add(f"mc_z/p={p:g}", [m["z"]])
+        out.add(f"mc_slope/p={p:g}", [m["slope"]])
+        out.add(f"mc_rel_error/p={p:g}", [m["rel_error"]])
+    runs: dict[str, list] = {}
+    for p in (0.0, *pre.drop):
+        label = "plain-sgd" if p == 0 else f"dropout-sgd-p={p:g}"
+        runs[label] = [train_linear(ctx, x, y, p, seed, targets, label) for seed in ctx.seeds]
+    ols_wb = stack(*ols)
+    for p in pre.drop:
+        target = stack(*ridge[p])
+        trained = runs[f"dropout-sgd-p={p:g}"]
+        out.add(f"distance/dropout-sgd-p={p:g}", [relative_distance(wb, target) for _, wb in trained])
+        out.add(f"distance/plain-sgd-to-p={p:g}", [relative_distance(wb, target) for _, wb in runs["plain-sgd"]])
+        out.add(f"distance/ols-to-p={p:g}", [relative_distance(ols_wb, target)])
+        out.add(f"weight_norm/closed-form-p={p:g}", [float(ridge[p][0].norm())])
+        out.add(f"weight_norm/dropout-sgd-p={p:g}", [float(wb[:-1].norm()) for _, wb in trained])
+    out.add("weight_norm/ols", [float(ols[0].norm())])
+    out.add("weight_norm/plain-sgd", [float(wb[:-1].norm()) for _, wb in runs["plain-sgd"]])
+    out.tables += [_mc_table(mc, pre), _training_table(out, pre)]
+    out.figures += _figures(ctx, x, y, mc, runs, pre)
+    out.notes += _notes(pre, x)
+    return out
+
+
+def _mc_table(mc: dict[float, dict[str, Any]], pre: DropoutPreset) -> str:
+    masks = pre.mc.repeats * pre.mc.samples
+    rows = [f"| drop p | λ = p/(1−p) | E_R[L], closed form | Monte-Carlo mean ({masks:,} masks) | relative error | "
+            "z-score | slope of log RMS error on log samples |", "|---|---|---|---|---|---|---|"]
+    rows += [f"| {p:g} | {penalty_weight(p):.3f} | {m['exact']:.6f} | {m['mean']:.6f} | {m['rel_error']:.1e} | "
+             f"{m['z']:+.2f} | {m['slope']:.3f} |" for p, m in mc.items()]
+    return "\n".join(rows)
+
+
+def _training_table(out: Outcome, pre: DropoutPreset) -> str:
+    rows = ["| drop p | ‖W‖, closed form | ‖W‖, dropout-SGD | dropout-SGD to closed form | plain SGD to closed form | "
+            "least squares to closed form |", "|---|---|---|---|---|---|"]
+    for p in pre.drop:
+        k = f"p={p:g}"
+        rows.append(f"| {p:g} | {out.fmt(f'weight_norm/closed-form-{k}', 3)} | "
+                    f"{out.fmt(f'weight_norm/dropout-sgd-{k}', 3)} | {out.fmt(f'distance/dropout-sgd-{k}', 4)} | "
+                    f"{out.fmt(f'distance/plain-sgd-to-{k}', 4)} | {out.fmt(f'distance/ols-to-{k}', 4)} |")
+    rows.append(f"| 0 | {out.fmt('weight_norm/ols', 3)} (least squares) | {out.fmt('weight_norm/plain-sgd', 3)} "
+                "(plain SGD) | | | |")
+    return "\n".join(rows)
+
+
+def _figures(ctx: RunContext, x: torch.Tensor, y: torch.Tensor, mc: dict[float, dict[str, Any]],
+             runs: dict[str, list], pre: DropoutPreset) -> list:
+    counts = mc[pre.drop[0]]["counts"]
+    curves = {f"p={p:g}": (m["counts"], m["rms"]) for p, m in mc.items()}
+    first = mc[pre.drop[0]]["rms"][0]
+    curves["∝ 1/√samples"] = (counts, [first / math.sqrt(s) for s in counts])
+    fig_mc = lines(ctx.run_dir / "monte_carlo_error.png", curves, xlabel="masks averaged", logx=True, logy=True,
+                   ylabel="RMS relative error of the mean dropout loss", styles={"∝ 1/√samples": "--"},
+                   title="Monte-Carlo dropout loss → closed form E_R[L]")
+    grid = [i / 20 for i in range(0, 17)]
+    norms = [float(ridge_solution(x, y, p)[0].norm()) for p in grid]
+    trained = [(0.0, "plain-sgd"), *((p, f"dropout-sgd-p={p:g}") for p in pre.drop)]
+    fig_norm = lines(ctx.run_dir / "shrinkage.png",
+                     {"closed form (XᵀX + λ·diag(XᵀX))W = XᵀY": (grid, norms),
+                      "SGD with input dropout (p = 0: plain SGD)": (
+                          [p for p, _ in trained], [statistics.fmean(float(wb[:-1].norm()) for _, wb in runs[k])
+                                                    for _, k in trained])},
+                     xlabel="drop probability p", ylabel="‖W‖ (weights, bias excluded)",
+                     styles={"SGD with input dropout (p = 0: plain SGD)": "o"},
+                     title="Dropout shrinks the weights as the ridge-like closed form predicts")
+    panels = {}
+    for p in pre.drop:
+        key = f"distance/p={p:g}"
+        panels[f"closed form at p = {p:g}"] = {
+            "SGD with input dropout": runs[f"dropout-sgd-p={p:g}"][0][0].history("eval", key),
+            "plain SGD": runs["plain-sgd"][0][0].history("eval", key)}
+    fig_dist = line_panels(ctx.run_dir / "distance_to_closed_form.png", panels, xlabel="iteration",
+                           ylabel="‖[W; b] − closed form‖ / ‖closed form‖", logy=True,
+                           title="Training by SGD: distance to the closed-form minimiser")
+    return [fig_mc, fig_norm, fig_dist]
+
+
+def _notes(pre: DropoutPreset, x: torch.Tensor) -> list[str]:
+    t = pre.train
+    return [
+        f"Linear model f(x) = dropout_p(x)·W + b ({x.shape[1]} pixel inputs, 10 outputs, bias not dropped), trained "
+        f"from zero by SGD (momentum {t.optimizer.momentum:g}, rate {t.optimizer.lr:g} annealed to 0 by a cosine, no "
+        f"weight decay) for {t.steps:,} steps of {pre.data.batch_size} examples drawn with replacement; a fresh "
+        "inverted-dropout mask (paperzoo.nn.Dropout) per example and step. The closed forms are solved in float64 on "
+        "the whole set.",
+        f"The Monte-Carlo check uses the first {pre.mc.examples:,} images at W = the closed-form minimiser; RMS errors "
+        f"are over {pre.mc.repeats} independent runs, relative to E_R[L]. The z-score is (Monte-Carlo mean − closed "
+        "form) over the standard error of the mean.",
+        "The paper states the equivalence (Section 9.1) and reports no experiment for it; there is no paper number to "
+        "match. Its p is the probability of retaining a unit; ours (paperzoo's and torch's) is the probability of "
+        "dropping one, with survivors scaled by 1/(1 − p).",
+    ]
+
+
+MC_Z, MC_Z_BAD = 3.0, 5.0
+SLOPE_OK, SLOPE_BAD = (-0.65, -0.35), (-0.8, -0.2)
+
+
+def l2_verdict(out: Outcome, pre: DropoutPreset) -> Verdict:
+    tol = pre.tolerance
+    z = {p: out.values[f"mc_z/p={p:g}"] for p in pre.drop}
+    slope = {p: out.values[f"mc_slope/p={p:g}"] for p in pre.drop}
+    near = {p: max(out.per_seed[f"distance/dropout-sgd-p={p:g}"]) for p in pre.drop}
+    plain = {p: min(out.per_seed[f"distance/plain-sgd-to-p={p:g}"]) for p in pre.drop}
+    ols = {p: out.values[f"distance/ols-to-p={p:g}"] for p in pre.drop}
+    facts = "; ".join(f"p={p:g}: z {z[p]:+.2f}, slope {slope[p]:.2f}, dropout-SGD {near[p]:.2%} from the closed form "
+                      f"(plain SGD {plain[p]:.0%}, least squares {ols[p]:.0%})" for p in pre.drop)
+    mc_bad = any(abs(z[p]) > MC_Z_BAD or not SLOPE_BAD[0] <= slope[p] <= SLOPE_BAD[1] for p in pre.drop)
+    if mc_bad or any(near[p] > 3 * tol for p in pre.drop):
+        return Verdict("does not hold", f"The closed form does not describe dropout here: {facts}.")
+    mc_ok = all(abs(z[p]) <= MC_Z and SLOPE_OK[0] <= slope[p] <= SLOPE_OK[1] for p in pre.drop)
+    trained_ok = all(near[p] <= tol < min(plain[p], ols[p]) / 3 for p in pre.drop)
+    if mc_ok and trained_ok:
+        return Verdict("holds", "The Monte-Carlo dropout loss converges to the closed form as 1/√samples, and SGD "
+                       f"with input dropout lands on the ridge-like minimiser within {tol:.0%}: {facts}.")
+    return Verdict("inconclusive", f"Between the thresholds of the rule: {facts}.")
+
+
+#: Shrinks any preset here to a few seconds: the test suite's smoke run of every claim.
+SMOKE = {"train.steps": "4", "train.eval_every": "2", "train.log_every": "1", "data.train_subset": "512",
+         "data.batch_size": "64", "mc.examples": "64", "mc.samples": "16", "mc.repeats": "4"}
+
+register_claim(Claim(
+    id="dropout.l2-equivalence",
+    paper="dropout",
+    title="Dropout on a linear model is a data-dependent L2 penalty",
+    statement=("For linear regression with its inputs dropped out, the expected loss is the plain loss plus an L2 "
+               "penalty on each input's weights scaled by that input's energy Σ_i x_ij²: with inverted dropout of "
+               "drop probability p and L = 1/(2N)·‖Y − XW − b‖², E_R[L] = L + 1/(2N)·(p/(1 − p))·Σ_j w_j²·Σ_i x_ij² "
+               "(the paper: ‖y − pXw‖² + p(1 − p)‖Γw‖², Γ = diag(XᵀX)^{1/2}, p the retain probability). Dropout "
+               "training therefore converges to the ridge-like solution (XᵀX + λ·diag(XᵀX))w = Xᵀy, λ = p/(1 − p)."),
+    source="Section 9.1 'Linear Regression' (Marginalizing Dropout)",
+    presets={
+        "quick": DropoutPreset("Monte-Carlo check at p = 0.2, 0.5 and 3 SGD runs of 4,000 steps of 1,024 MNIST images "
+                               "(106 pooled pixels); about 1-2 minutes on 2 CPU cores", train=RECIPE),
+        "full": DropoutPreset("p = 0.1, 0.2, 0.35, 0.5; 3 seeds of 10,000 steps of 2,048 images, twice the Monte-Carlo "
+                              "masks; about 15 minutes on 2 CPU cores", drop=(0.1, 0.2, 0.35, 0.5),
+                              data=RegressionData(batch_size=2048), train=replace(RECIPE, steps=10000, eval_every=500),
+                              mc=MonteCarlo(samples=1024, repeats=32), tolerance=0.02, seeds=3),
+    },
+    experiment=l2_experiment,
+    smoke=SMOKE,
+    verdict=l2_verdict,
+    rule=(f"holds if, for every drop probability p, the Monte-Carlo mean of the dropout loss is within {MC_Z:g} "
+          f"standard errors of the closed form and its RMS error falls with the number of masks with a log-log slope "
+          f"in [{SLOPE_OK[0]}, {SLOPE_OK[1]}] (1/√samples), and the weights trained by SGD with input dropout are "
+          "within the preset's tolerance (relative distance) of the closed-form minimiser while plain SGD's weights "
+          "and the least-squares solution are more than 3 tolerances away from it; does not hold if some z-score "
+          f"exceeds {MC_Z_BAD:g}, a slope leaves [{SLOPE_BAD[0]}, {SLOPE_BAD[1]}], or dropout-SGD ends more than 3 "
+          "tolerances away; inconclusive otherwise."),
+    notes="A statement the paper derives, checked numerically on real data; the paper has no number to match.",
+))
