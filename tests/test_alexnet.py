@@ -203,3 +203,35 @@ def test_locally_connected_layer_is_a_convolution_without_weight_sharing():
     changed = (before != after).any(dim=(0, 1)).flatten()
     assert changed.nonzero().flatten().tolist() == [7]
     assert F.unfold(x, 3, padding=1).shape[-1] == local.weight.shape[0]
+
+
+def test_cifar_convnet_ablation_options():
+    overlap, plain = M.cifar_convnet(image_size=24), M.cifar_convnet(image_size=24, pool=2)
+    assert (overlap.pool.kernel_size, overlap.pool.stride) == (3, 2)
+    assert (plain.pool.kernel_size, plain.pool.stride) == (2, 2)
+    assert count_params(plain) == count_params(overlap)   # both pools give 24 -> 12 -> 6 maps
+    x = torch.randn(2, 3, 24, 24)
+    assert plain(x).shape == (2, 10)
+    with pytest.raises(UserError, match="pool"):
+        M.cifar_convnet(pool=4)
+    model = M.cifar_convnet(image_size=24, dropout=0.5, local=False)
+    maps = []
+    model.local4.register_forward_hook(lambda m, i, o: maps.append(i[0]))
+    model.train()
+    model(x)
+    assert (maps[-1] == 0).float().mean() > 0.3          # local3's outputs are dropped before local4
+    model.eval()
+    assert torch.equal(model(x), model(x))
+    assert M.cifar_convnet(dropout=0.0).dropout.p == 0.0  # the paper's CIFAR net has no dropout
+
+
+@pytest.mark.parametrize("activation, gain", [("relu", 2.0), ("tanh", 1.0)])
+def test_cifar_convnet_fan_in_initialisation(activation, gain):
+    torch.manual_seed(0)
+    model = M.cifar_convnet(activation=activation, init="fan-in")
+    for name, fan_in in (("conv1", 3 * 25), ("conv2", 64 * 25), ("local3", 64 * 9), ("local4", 32 * 9)):
+        std = getattr(model, name).weight.std().item()
+        assert std == pytest.approx((gain / fan_in) ** 0.5, rel=0.1), name
+    assert model.fc10.weight.std().item() == pytest.approx((1 / (32 * 8 * 8)) ** 0.5, rel=0.1)
+    with pytest.raises(UserError, match="init"):
+        M.cifar_convnet(init="xavier")

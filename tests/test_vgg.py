@@ -13,7 +13,8 @@ from paperzoo.papers.vgg import model as M
 from paperzoo.registry import list_models, model_entry
 
 IMAGENET = {"vgg11": "A", "vgg11_lrn": "A", "vgg13": "B", "vgg16_c": "C", "vgg16": "D", "vgg19": "E"}
-CIFAR = ["vgg11_cifar", "vgg13_cifar", "vgg16_c_cifar", "vgg16_cifar", "vgg19_cifar", "vgg_tiny"]
+CIFAR = ["vgg11_cifar", "vgg13_cifar", "vgg16_c_cifar", "vgg16_cifar", "vgg19_cifar", "vgg_shallow5x5_cifar",
+         "vgg_tiny"]
 
 
 def small_imagenet_vgg(config: str, **kwargs) -> M.VGG:
@@ -66,6 +67,22 @@ def test_table1_layouts(config, weight_layers, one_by_one):
     assert [m.p for m in model.classifier if isinstance(m, nn.Dropout)] == [0.5, 0.5]
 
 
+def test_shallow_5x5_net_replaces_each_pair_of_3x3_layers_of_b():
+    """Section 4.1: five 5x5 convolutions where B has five pairs of 3x3, the same receptive field."""
+    shallow, b = small_imagenet_vgg("B-5x5"), small_imagenet_vgg("B")
+    assert [c.kernel_size for c in shallow.convs().values()] == [(5, 5)] * 5
+    assert [c.out_channels for c in shallow.convs().values()] == [c.out_channels for c in b.convs().values()][::2]
+    assert len(shallow.convs()) + 3 == 8
+    assert M.vgg_shallow5x5_cifar(widths=(4, 4, 8, 8, 8), hidden=8)(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_cifar_variants_take_widths_and_hidden_units():
+    model = M.vgg16_cifar(widths=(8, 16, 32, 64, 64), hidden=64)
+    assert [c.out_channels for c in model.convs().values()][::3] == [8, 16, 32, 64, 64]
+    assert model.fcs()["fc6"].in_features == 64 and model.fcs()["fc7"].in_features == 64
+    assert count_params(M.vgg16_cifar()) == 15_245_130  # the default widths and 512 hidden units
+
+
 def test_a_lrn_has_one_lrn_after_the_first_layer():
     model = small_imagenet_vgg("A", lrn=True)
     kinds = [type(m) for m in model.features[:4]]
@@ -93,6 +110,9 @@ def test_initialisation():
     glorot = M.vgg11_cifar(init="glorot").convs()["conv4_1"].weight
     bound = (6 / (9 * 256 + 9 * 512)) ** 0.5
     assert glorot.abs().max() <= bound and glorot.abs().max() > 0.99 * bound
+    torch.manual_seed(0)
+    he = M.vgg11_cifar(init="kaiming").convs()["conv4_1"].weight   # N(0, 2 / fan_in), fan_in = 9 * 256
+    assert he.std().item() == pytest.approx((2 / (9 * 256)) ** 0.5, rel=0.02) and he.mean().abs() < 1e-3
     with pytest.raises(UserError, match="init"):
         M.vgg11_cifar(init="he")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from ..train.classification import DataConfig, ImageClassificationTask, train_classifier
+from ..train.classification import DataConfig, ImageClassificationTask, Loss, train_classifier
 from ..train.loop import TrainConfig, TrainResult
 from .core import Outcome, RunContext
 
@@ -27,6 +27,7 @@ class Arm:
     model: str
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     train: TrainConfig | None = None    # None: the preset's recipe
+    loss: Loss | None = None            # None: cross-entropy (see ImageClassificationTask)
 
 
 @dataclass
@@ -71,7 +72,7 @@ def train_arms(ctx: RunContext, arms: Sequence[Arm], data: DataConfig, train: Tr
                           progress=ctx.progress and (arm.train or train).progress)
             run_dir = ctx.subdir("runs", f"{arm.label}-seed{seed}")
             result, model, task = train_classifier(arm.model, data, cfg, model_kwargs=dict(arm.kwargs),
-                                                   run_dir=run_dir, data_root=ctx.data_root)
+                                                   run_dir=run_dir, data_root=ctx.data_root, loss=arm.loss)
             res = results[arm.label]
             res.runs.append(result)
             res.eval_size = task.sizes["test"]
@@ -128,3 +129,27 @@ def compare(lower: float, higher: float, margin: float) -> str:
     if lower - higher > margin:
         return "no"
     return "tie"
+
+
+def difference_margin(out: Outcome, key: str, n: int, *, model: str, than: str) -> float:
+    """The noise of ``model``'s ``key`` (an error in %) minus ``than``'s, in points: the larger of two
+    binomial standard errors of the difference for ``n`` evaluated samples and two standard errors
+    of the difference of the means over seeds."""
+    a, b = out.values[f"{key}/{model}"], out.values[f"{key}/{than}"]
+    seeds = len(out.per_seed[f"{key}/{model}"])
+    seed_margin = 2 * math.sqrt((out.std[f"{key}/{model}"] ** 2 + out.std[f"{key}/{than}"] ** 2) / seeds)
+    return max(noise_margin(a, b, n), seed_margin)
+
+
+def lower_beyond_noise(out: Outcome, key: str, n: int, *, model: str, than: str) -> str:
+    """Whether ``model``'s ``key`` (an error in %) is below ``than``'s beyond noise: ``"yes"``,
+    ``"no"`` (above beyond noise) or ``"tie"``; noise as :func:`difference_margin`."""
+    return compare(out.values[f"{key}/{model}"], out.values[f"{key}/{than}"],
+                   difference_margin(out, key, n, model=model, than=than))
+
+
+def paired_margin(fixes: float, breaks: float, n: int, z: float = 2.0) -> float:
+    """``z`` standard errors (points) of the difference of two error rates measured on the *same*
+    ``n`` images, from the fractions of images only the first gets right (``fixes``) and only the
+    second gets right (``breaks``): the McNemar variance ``(f + b - (f - b)^2) / n``."""
+    return 100 * z * math.sqrt(max(fixes + breaks - (fixes - breaks) ** 2, 0.0) / n)

@@ -6,7 +6,7 @@ The data is held on the training device as one uint8 tensor and augmented there
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -47,12 +47,22 @@ def _load(name: str, split: str, root: str) -> ImageArrays:
     return load_dataset(name, split, root=root)
 
 
+#: A training loss of the model's output and the labels, for models whose training-mode output is
+#: not plain logits (GoogLeNet's auxiliary classifiers: a tuple whose first element is the logits).
+Loss = Callable[[Any, torch.Tensor], torch.Tensor]
+
+
 class ImageClassificationTask:
-    """Cross-entropy training; reports loss and top-1 error (a fraction) on train, val and test."""
+    """Cross-entropy training (or ``loss``); reports loss and top-1 error (a fraction) on train, val and test.
+
+    ``loss(output, labels)`` replaces the cross-entropy in training; a tuple output's first element
+    is taken as the logits for the training error. Evaluation (eval mode) always uses the logits.
+    """
 
     def __init__(self, cfg: DataConfig, *, device: str | torch.device = "cpu", seed: int = 0,
-                 root: str | Path | None = None, channels_last: bool = False) -> None:
+                 root: str | Path | None = None, channels_last: bool = False, loss: Loss | None = None) -> None:
         self.cfg = cfg
+        self.loss = loss
         self.device = torch.device(device)
         root = str(data_root(root))
         full = _load(cfg.dataset, "train", root)
@@ -91,8 +101,11 @@ class ImageClassificationTask:
 
     def training_step(self, model: nn.Module, batch):
         x, y = batch
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        output = model(x)
+        if self.loss is None:
+            logits, loss = output, F.cross_entropy(output, y)
+        else:
+            logits, loss = output[0] if isinstance(output, tuple) else output, self.loss(output, y)
         return loss, {"error": (logits.argmax(1) != y).float().mean()}
 
     def evaluate(self, model: nn.Module) -> dict[str, float]:
@@ -119,13 +132,14 @@ def evaluate_classifier(model: nn.Module, loader) -> dict[str, float]:
 
 def train_classifier(model_name: str, data: DataConfig, train: TrainConfig, *,
                      model_kwargs: dict[str, Any] | None = None, run_dir: str | Path | None = None,
-                     data_root: str | Path | None = None, resume: bool = False,
+                     data_root: str | Path | None = None, resume: bool = False, loss: Loss | None = None,
                      ) -> tuple[TrainResult, nn.Module, ImageClassificationTask]:
-    """Build a registered model and the classification task, and train it with the one loop."""
+    """Build a registered model and the classification task, and train it with the one loop
+    (``loss``: see :class:`ImageClassificationTask`)."""
     model_kwargs = dict(model_kwargs or {})
     device = resolve_device(train.device)
     task = ImageClassificationTask(data, device=device, seed=train.seed, root=data_root,
-                                   channels_last=train.channels_last)
+                                   channels_last=train.channels_last, loss=loss)
     model_kwargs.setdefault("num_classes", len(task.classes))
     entry = model_entry(model_name)
     if task.channels != entry.input_size[0]:

@@ -55,6 +55,7 @@ Deviations and choices (each also stated where it is made):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -162,6 +163,7 @@ class LocallyConnected2d(nn.Module):
 
 
 Activation = Literal["relu", "tanh"]
+CifarInit = Literal["cuda-convnet", "fan-in"]
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
@@ -194,15 +196,28 @@ class CifarConvNet(nn.Module):
       specify Fig. 1's net beyond "a four-layer convolutional neural network").
     - ``local=False`` replaces the two locally connected layers by ordinary 3x3 convolutions
       (shared weights; far fewer parameters and faster on a CPU); not in the paper.
+    - ``pool=2`` uses non-overlapping 2x2 windows with stride 2 instead of the overlapping 3x3/2
+      (Section 3.4's comparison, made in the paper on ImageNet); both give the same map sizes.
+    - ``dropout`` > 0 drops the outputs of local3 and local4 (Section 4.2 drops the outputs of
+      AlexNet's two hidden fully-connected layers; the CIFAR net has none, and its two unshared
+      layers, which hold 1.77M of its 1.9M parameters, take their place). 0 (default): the
+      cuda-convnet net, which has no dropout.
+    - ``init="fan-in"`` draws every weight from N(0, g^2 / fan_in), g^2 = 2 for ReLU (He et al. 2015)
+      and 1 for tanh (LeCun et al. 1998), keeping the activations' scale through the layers; not in
+      the paper. The files' tiny weights (s = 1e-4 in conv1) keep both nets near-linear early in
+      training, where tanh does not saturate (see ``alexnet.relu-vs-tanh``).
     """
 
     def __init__(self, *, num_classes: int = 10, in_channels: int = 3, image_size: int = 32, lrn: bool = True,
-                 activation: Activation = "relu", local: bool = True, widths: Sequence[int] = (64, 64, 32, 32)):
+                 activation: Activation = "relu", local: bool = True, widths: Sequence[int] = (64, 64, 32, 32),
+                 pool: int = 3, dropout: float = 0.0, init: CifarInit = "cuda-convnet"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise UserError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if pool not in (2, 3):
+            raise UserError(f"pool must be 3 (overlapping 3x3/2, the paper's) or 2 (2x2/2), got {pool}")
         c1, c2, c3, c4 = widths
-        size = self._pooled(self._pooled(image_size))
+        size = self._pooled(self._pooled(image_size, pool), pool)
         self.conv1 = nn.Conv2d(in_channels, c1, 5, padding=2)
         self.conv2 = nn.Conv2d(c1, c2, 5, padding=2)
         if local:
@@ -214,8 +229,11 @@ class CifarConvNet(nn.Module):
         self.fc10 = nn.Linear(c4 * size * size, num_classes)
         self.act = ACTIVATIONS[activation]()
         self.norm1, self.norm2 = (self._norm() if lrn else nn.Identity() for _ in range(2))
-        self.pool = nn.MaxPool2d(3, stride=2, ceil_mode=True)  # cuda-convnet's pools round up
-        self.reset_parameters()
+        # Section 3.4: overlapping pooling, z=3 > s=2 (pool=2: the traditional z = s = 2); rounding up as cuda-convnet
+        self.pool = nn.MaxPool2d(pool, stride=2, ceil_mode=True)
+        self.dropout = nn.Dropout(dropout)  # Section 4.2, on the outputs of local3 and local4 (class docstring)
+        self.activation = activation
+        self.reset_parameters(init=init)
 
     @staticmethod
     def _norm() -> LocalResponseNorm:
@@ -223,20 +241,29 @@ class CifarConvNet(nn.Module):
         return LocalResponseNorm(size=5, alpha=0.001 / 5, beta=0.75, k=1.0)
 
     @staticmethod
-    def _pooled(size: int) -> int:
-        return -(-(size - 3) // 2) + 1  # ceil((size - 3) / 2) + 1
+    def _pooled(size: int, window: int = 3) -> int:
+        return -(-(size - window) // 2) + 1  # ceil((size - z) / 2) + 1 with stride 2
 
-    def reset_parameters(self) -> None:
-        """Weights ~ N(0, s^2) with the cuda-convnet files' ``initW`` s, biases 0 (class docstring)."""
+    def reset_parameters(self, *, init: CifarInit = "cuda-convnet") -> None:
+        """Weights ~ N(0, s^2) with the cuda-convnet files' ``initW`` s, biases 0 (class docstring);
+        ``init="fan-in"``: s^2 = g^2 / fan_in, g^2 = 2 for ReLU and 1 for tanh (and for fc10)."""
+        if init not in ("cuda-convnet", "fan-in"):
+            raise UserError(f"unknown init {init!r}; choose 'cuda-convnet' or 'fan-in'")
+        gain = 2.0 if self.activation == "relu" else 1.0
         for layer, std in ((self.conv1, 1e-4), (self.conv2, 0.01), (self.local3, 0.04), (self.local4, 0.04),
                            (self.fc10, 0.01)):
+            if init == "fan-in":
+                # fan_in: C*k*k for a (shared or unshared) kernel, the inputs of a linear layer
+                fan_in = layer.weight.shape[-1] if isinstance(layer, LocallyConnected2d) else layer.weight[0].numel()
+                std = math.sqrt((1.0 if layer is self.fc10 else gain) / fan_in)
             nn.init.normal_(layer.weight, 0.0, std)
             nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, 32, 32)
         x = self.pool(self.norm1(self.act(self.conv1(x))))  # (B, 64, 16, 16)
         x = self.pool(self.norm2(self.act(self.conv2(x))))  # (B, 64, 8, 8)
-        x = self.act(self.local4(self.act(self.local3(x))))  # (B, 32, 8, 8)
+        x = self.dropout(self.act(self.local3(x)))  # (B, 32, 8, 8)
+        x = self.dropout(self.act(self.local4(x)))  # (B, 32, 8, 8)
         return self.fc10(x.flatten(1))  # (B, num_classes)
 
 
@@ -267,7 +294,12 @@ def alexnet_tiny(*, num_classes: int = 1000, in_channels: int = 3, lrn: bool = T
 
 @register_model(paper="alexnet", input_size=(3, 32, 32), num_classes=10)
 def cifar_convnet(*, num_classes: int = 10, in_channels: int = 3, image_size: int = 32, lrn: bool = True,
-                  activation: Activation = "relu", local: bool = True) -> CifarConvNet:
-    """The paper's four-layer CIFAR-10 CNN (Section 3.3, cuda-convnet conv-local-11pct), 1.9M parameters."""
+                  activation: Activation = "relu", local: bool = True, widths: Sequence[int] = (64, 64, 32, 32),
+                  pool: int = 3, dropout: float = 0.0, init: CifarInit = "cuda-convnet") -> CifarConvNet:
+    """The paper's four-layer CIFAR-10 CNN (Section 3.3, cuda-convnet conv-local-11pct), 1.9M parameters.
+
+    The options are the paper's ablations (see :class:`CifarConvNet`): ``activation="tanh"`` (Fig. 1),
+    ``lrn=False`` (Section 3.3), ``pool=2`` (Section 3.4), ``dropout=0.5`` (Section 4.2).
+    """
     return CifarConvNet(num_classes=num_classes, in_channels=in_channels, image_size=image_size, lrn=lrn,
-                        activation=activation, local=local)
+                        activation=activation, local=local, widths=widths, pool=pool, dropout=dropout, init=init)

@@ -10,14 +10,21 @@ not the paper's final numbers, and their reports say so.
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass, replace
 
 import torch
 
 from ...claims import Claim, Outcome, RunContext, Target, Verdict
-from ...claims.classification import Arm, ArmResult, compare, error_table, noise_margin, record_errors, train_arms
+from ...claims.classification import (
+    Arm,
+    ArmResult,
+    error_table,
+    lower_beyond_noise,
+    noise_margin,
+    record_errors,
+    train_arms,
+)
 from ...claims.figures import bars, error_curves, layer_responses
 from ...optim import OptimizerConfig, ScheduleConfig
 from ...registry import PaperCard, register_claim, register_paper
@@ -155,22 +162,12 @@ def degradation_experiment(ctx: RunContext) -> Outcome:
     return out
 
 
-def _lower(out: Outcome, key: str, n: int, *, model: str, than: str) -> str:
-    """Whether ``model``'s ``key`` is below ``than``'s beyond noise (``yes``/``no``/``tie``). Noise is
-    the larger of two binomial standard errors for ``n`` evaluated samples and two standard errors
-    of the difference of the means over seeds."""
-    a, b = out.values[f"{key}/{model}"], out.values[f"{key}/{than}"]
-    seeds = len(out.per_seed[f"{key}/{model}"])
-    seed_margin = 2 * math.sqrt((out.std[f"{key}/{model}"] ** 2 + out.std[f"{key}/{than}"] ** 2) / seeds)
-    return compare(a, b, max(noise_margin(a, b, n), seed_margin))
-
-
 def degradation_verdict(out: Outcome, preset: CifarPreset) -> Verdict:
     shallow, deep = preset.models[0], preset.models[-1]
     _, n_train = _train_window(preset)
     n_test = preset.data.eval_subset or 10000
-    train_higher = _lower(out, "train_error", n_train, model=shallow, than=deep)
-    test_higher = _lower(out, "test_error", n_test, model=shallow, than=deep)
+    train_higher = lower_beyond_noise(out, "train_error", n_train, model=shallow, than=deep)
+    test_higher = lower_beyond_noise(out, "test_error", n_test, model=shallow, than=deep)
     summary = "; ".join(f"{_label(m)}: train {out.fmt(f'train_error/{m}')}%, test {out.fmt(f'test_error/{m}')}%"
                         for m in (deep, shallow)) + "."
     if train_higher == "yes" and test_higher == "yes":
@@ -215,9 +212,9 @@ def _depth_verdict(out: Outcome, preset: CifarPreset, *, key: str = "test_error"
     """Whether error falls with depth: the deepest vs the shallowest, and reversals between neighbours."""
     n = preset.data.eval_subset or 10000
     models = list(preset.models)
-    overall = _lower(out, key, n, model=models[-1], than=models[0])
+    overall = lower_beyond_noise(out, key, n, model=models[-1], than=models[0])
     reversed_pairs = [f"{_label(a)} < {_label(b)}" for a, b in zip(models, models[1:])
-                      if _lower(out, key, n, model=b, than=a) == "no"]
+                      if lower_beyond_noise(out, key, n, model=b, than=a) == "no"]
     listing = ", ".join(f"{_label(m)} {out.fmt(f'{key}/{m}')}%" for m in models)
     return overall, reversed_pairs, listing
 
@@ -443,7 +440,8 @@ def shortcuts_verdict(out: Outcome, preset: CifarPreset) -> Verdict:
     worst, best = max(err, key=err.get), min(err, key=err.get)
     spread = err[worst] - err[best]
     margin = noise_margin(err[worst], err[best], n)
-    order = [_lower(out, "test_error", n, model=b, than=a) for a, b in zip("AB", "BC") if a in err and b in err]
+    order = [lower_beyond_noise(out, "test_error", n, model=b, than=a)
+             for a, b in zip("AB", "BC") if a in err and b in err]
     listing = ", ".join(f"{o} {out.fmt(f'test_error/{o}')}%" for o in preset.shortcuts)
     if "no" in order:
         return Verdict("does not hold", f"An option the paper ranks higher is significantly worse: {listing}.")

@@ -44,7 +44,11 @@ Choices and deviations (each also stated where it is made):
   (the test suite uses 64x64). :meth:`VGG.score_map` does not use it.
 - CIFAR-10 variants (``*_cifar``): the same convolutional stacks on 32x32 images (five pools
   leave 1x1x512) and a smaller classifier, fc6/fc7 of 512 units instead of 4096 on a 1x1 window;
-  dropout as the paper. Not in the paper.
+  dropout as the paper. Not in the paper. ``widths`` and ``hidden`` narrow them for CPU runs
+  (the claims' quick presets); on larger images the adaptive pooling averages the final map, the
+  spatial average of Section 3.2's dense evaluation.
+- ``vgg_shallow5x5_cifar``: Section 4.1's shallow net, B with each pair of 3x3 layers replaced
+  by one 5x5 layer (configuration ``"B-5x5"``: five convolutions, eight weight layers).
 """
 
 from __future__ import annotations
@@ -70,9 +74,12 @@ CONFIGS: dict[str, tuple[tuple[int, ...], ...]] = {
     "C": ((3, 3), (3, 3), (3, 3, 1), (3, 3, 1), (3, 3, 1)),
     "D": ((3, 3), (3, 3), (3, 3, 3), (3, 3, 3), (3, 3, 3)),
     "E": ((3, 3), (3, 3), (3, 3, 3, 3), (3, 3, 3, 3), (3, 3, 3, 3)),
+    # Section 4.1 (not in Table 1): "a shallow net with five 5x5 conv. layers, which was derived from B
+    # by replacing each pair of 3x3 conv. layers with a single 5x5 conv. layer".
+    "B-5x5": ((5,), (5,), (5,), (5,), (5,)),
 }
 WIDTHS = (64, 128, 256, 512, 512)
-Init = Literal["normal", "glorot"]
+Init = Literal["normal", "glorot", "kaiming"]
 
 
 class VGG(nn.Module):
@@ -83,7 +90,9 @@ class VGG(nn.Module):
     (``hidden`` units, ReLU, dropout) and fc8. fc6 sees a ``window`` x ``window`` map (7 for
     224x224 ImageNet input, 1 for the 32x32 CIFAR variants). Initialisation: ``init="normal"``
     draws weights from N(0, ``init_std``^2), ``"glorot"`` from Glorot & Bengio's uniform
-    distribution; biases 0 (module docstring for the choice of 0.01).
+    distribution, ``"kaiming"`` from He et al.'s (2015) N(0, 2 / fan_in) (not in the paper, which
+    predates it: for short runs, where deep nets cannot wait to leave Glorot's shrinking initial
+    signal); biases 0 (module docstring for the choice of 0.01).
     """
 
     def __init__(self, *, config: str = "D", num_classes: int = 1000, in_channels: int = 3, lrn: bool = False,
@@ -112,14 +121,16 @@ class VGG(nn.Module):
 
     def reset_parameters(self, *, init: Init = "normal", init_std: float = 0.01) -> None:
         """Section 3.1's random initialisation (see the class docstring); biases 0."""
-        if init not in ("normal", "glorot"):
-            raise UserError(f"unknown init {init!r}; choose 'normal' or 'glorot'")
+        if init not in ("normal", "glorot", "kaiming"):
+            raise UserError(f"unknown init {init!r}; choose 'normal', 'glorot' or 'kaiming'")
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 if init == "normal":
                     nn.init.normal_(m.weight, 0.0, init_std)
-                else:
+                elif init == "glorot":
                     nn.init.xavier_uniform_(m.weight)
+                else:  # He et al. (2015), Eq. 10: N(0, 2 / fan_in), not in the paper
+                    nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
                 nn.init.zeros_(m.bias)
 
     def convs(self) -> dict[str, nn.Conv2d]:
@@ -258,7 +269,10 @@ _CIFAR = dict(paper="vgg", input_size=(3, 32, 32), num_classes=10)
 
 
 def _cifar(config: str, **kwargs) -> VGG:
-    return VGG(config=config, hidden=512, window=1, **kwargs)
+    return VGG(config=config, window=1, **kwargs)
+
+
+CIFAR_HIDDEN = 512
 
 
 @register_model(**_CIFAR, tiny=True)
@@ -275,39 +289,49 @@ def vgg_tiny(*, num_classes: int = 10, in_channels: int = 3, init: Init = "gloro
 
 @register_model(**_CIFAR)
 def vgg11_cifar(*, num_classes: int = 10, in_channels: int = 3, lrn: bool = False, init: Init = "normal",
-                init_std: float = 0.01, dropout: float = 0.5) -> VGG:
+                init_std: float = 0.01, dropout: float = 0.5, widths: Sequence[int] = WIDTHS,
+                hidden: int = CIFAR_HIDDEN) -> VGG:
     """VGG configuration A (or A-LRN with ``lrn=True``) for CIFAR-10, 512-unit FC layers, 9.8M parameters."""
     return _cifar("A", lrn=lrn, num_classes=num_classes, in_channels=in_channels, init=init, init_std=init_std,
-                  dropout=dropout)
+                  dropout=dropout, widths=widths, hidden=hidden)
 
 
 @register_model(**_CIFAR)
 def vgg13_cifar(*, num_classes: int = 10, in_channels: int = 3, init: Init = "normal", init_std: float = 0.01,
-                dropout: float = 0.5) -> VGG:
+                dropout: float = 0.5, widths: Sequence[int] = WIDTHS, hidden: int = CIFAR_HIDDEN) -> VGG:
     """VGG configuration B for CIFAR-10, 512-unit FC layers, 9.9M parameters."""
     return _cifar("B", num_classes=num_classes, in_channels=in_channels, init=init, init_std=init_std,
-                  dropout=dropout)
+                  dropout=dropout, widths=widths, hidden=hidden)
 
 
 @register_model(**_CIFAR)
 def vgg16_c_cifar(*, num_classes: int = 10, in_channels: int = 3, init: Init = "normal", init_std: float = 0.01,
-                  dropout: float = 0.5) -> VGG:
+                  dropout: float = 0.5, widths: Sequence[int] = WIDTHS, hidden: int = CIFAR_HIDDEN) -> VGG:
     """VGG configuration C (with 1x1 convolutions) for CIFAR-10, 512-unit FC layers, 10.5M parameters."""
     return _cifar("C", num_classes=num_classes, in_channels=in_channels, init=init, init_std=init_std,
-                  dropout=dropout)
+                  dropout=dropout, widths=widths, hidden=hidden)
 
 
 @register_model(**_CIFAR)
 def vgg16_cifar(*, num_classes: int = 10, in_channels: int = 3, init: Init = "normal", init_std: float = 0.01,
-                dropout: float = 0.5) -> VGG:
+                dropout: float = 0.5, widths: Sequence[int] = WIDTHS, hidden: int = CIFAR_HIDDEN) -> VGG:
     """VGG configuration D for CIFAR-10, 512-unit FC layers, 15.2M parameters."""
     return _cifar("D", num_classes=num_classes, in_channels=in_channels, init=init, init_std=init_std,
-                  dropout=dropout)
+                  dropout=dropout, widths=widths, hidden=hidden)
 
 
 @register_model(**_CIFAR)
 def vgg19_cifar(*, num_classes: int = 10, in_channels: int = 3, init: Init = "normal", init_std: float = 0.01,
-                dropout: float = 0.5) -> VGG:
+                dropout: float = 0.5, widths: Sequence[int] = WIDTHS, hidden: int = CIFAR_HIDDEN) -> VGG:
     """VGG configuration E for CIFAR-10, 512-unit FC layers, 20.6M parameters."""
     return _cifar("E", num_classes=num_classes, in_channels=in_channels, init=init, init_std=init_std,
-                  dropout=dropout)
+                  dropout=dropout, widths=widths, hidden=hidden)
+
+
+@register_model(**_CIFAR)
+def vgg_shallow5x5_cifar(*, num_classes: int = 10, in_channels: int = 3, init: Init = "normal",
+                         init_std: float = 0.01, dropout: float = 0.5, widths: Sequence[int] = WIDTHS,
+                         hidden: int = CIFAR_HIDDEN) -> VGG:
+    """Section 4.1's shallow net for CIFAR-10: B with each pair of 3x3 layers replaced by one 5x5, 11.4M parameters."""
+    return _cifar("B-5x5", num_classes=num_classes, in_channels=in_channels, init=init, init_std=init_std,
+                  dropout=dropout, widths=widths, hidden=hidden)
