@@ -22,3 +22,13 @@ def shared_data() -> Path:
             pytest.fail(f"CI needs the shared datasets at {SHARED_DATA}")
         pytest.skip(f"no shared datasets at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Small tensor work runs fastest on one thread (and CI's 2 cores are shared); a module opts
+    in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -28,14 +28,7 @@ from paperzoo.papers.transformer.model import (
 )
 from paperzoo.train.checkpoint import save_checkpoint
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensor work runs fastest on one thread (and the 2 cores are shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _tiny(**kw):

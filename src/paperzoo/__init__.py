@@ -5,7 +5,7 @@ from .registry import create_model, list_claims, list_models, list_papers
 
 __version__ = "0.1.0"
 
-__all__ = ["create_model", "list_models", "list_claims", "list_papers", "reproduce", "__version__"]
+__all__ = ["create_model", "list_models", "list_claims", "list_papers", "reproduce", "translate", "__version__"]
 
 
 def reproduce(claim_id: str, preset: str = "quick", **kwargs):
@@ -13,3 +13,10 @@ def reproduce(claim_id: str, preset: str = "quick", **kwargs):
     from .claims import reproduce as _reproduce
 
     return _reproduce(claim_id, preset=preset, **kwargs)
+
+
+def translate(checkpoint, texts, **kwargs) -> list[str]:
+    """Translate `texts` with a trained translation model; see :func:`paperzoo.train.translation.translate`."""
+    from .train.translation import translate as _translate
+
+    return _translate(checkpoint, texts, **kwargs)

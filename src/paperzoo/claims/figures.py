@@ -126,3 +126,34 @@ def line_panels(path: Path, panels: Mapping[str, Mapping[str, Curve]], *, xlabel
 def lines(path: Path, curves: Mapping[str, Curve], **kwargs) -> Path:
     """One panel of :func:`line_panels`: ``lines(path, {"Adam": (steps, costs), ...}, xlabel=..., ylabel=...)``."""
     return line_panels(path, {"": curves}, **kwargs)
+
+
+Heatmap = tuple[Sequence[Sequence[float]], Sequence[str], Sequence[str]]
+
+
+def heatmaps(path: Path, panels: Mapping[str, Heatmap], *, xlabel: str = "", ylabel: str = "",
+             title: str = "") -> Path:
+    """Side-by-side grey-scale matrices with labelled rows and columns, one panel per key of
+    ``panels`` (its title): ``panels[name] = (matrix (rows, columns), column labels, row labels)``.
+    Attention weights as Bahdanau et al.'s Fig. 3 draws them, a target word per row and a source
+    word per column, black = 0 and white = the panel's largest weight (noted under the panel)."""
+    n = len(panels)
+    sizes = [(max(len(cols), 1), max(len(rows), 1)) for _, cols, rows in panels.values()]
+    width = sum(max(2.4, 0.32 * c + 1.2) for c, _ in sizes) + 0.4
+    height = max(2.4, 0.32 * max(r for _, r in sizes) + 1.6)
+    fig, axes = plt.subplots(1, n, figsize=(width, height), dpi=150, squeeze=False,
+                             gridspec_kw={"width_ratios": [c for c, _ in sizes]})
+    for ax, (name, (matrix, cols, rows)) in zip(axes[0], panels.items()):
+        top = max((max(row) for row in matrix), default=1.0) or 1.0
+        ax.imshow(matrix, cmap="gray", vmin=0.0, vmax=top, aspect="equal", interpolation="nearest")
+        ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(rows)), rows, fontsize=7)
+        ax.set_xlabel(f"{xlabel} (white = {top:.2f})" if xlabel else f"white = {top:.2f}", fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_title(name, fontsize=9, pad=4)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -61,6 +61,7 @@ __all__ = [
     "seq2seq_gru",
     "seq2seq_gru_attn",
     "seq2seq_lstm",
+    "seq2seq_small",
     "seq2seq_tiny",
 ]
 
@@ -284,6 +285,17 @@ def seq2seq_gru_attn(*, src_vocab_size: int = 30000, tgt_vocab_size: int = 30000
     return Seq2Seq(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, embed_dim=620, hidden_size=1000,
                    num_layers=1, cell="gru", bidirectional=True, attention=True, attention_dim=1000,
                    maxout_dim=500, dropout=dropout)
+
+
+@_registered(8000)
+def seq2seq_small(*, src_vocab_size: int = 8000, tgt_vocab_size: int = 8000, embed_dim: int = 256,
+                  hidden_size: int = 512, cell: Cell = "gru", bidirectional: bool = True, attention: bool = True,
+                  maxout_dim: int = 0, dropout: float = 0.3) -> Seq2Seq:
+    """RNNsearch at the size of small corpora such as Multi30k (bidirectional GRU, additive attention, 256-d
+    embeddings, 512 units, linear readout by default, every size adjustable; not in the papers)."""
+    return Seq2Seq(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, embed_dim=embed_dim,
+                   hidden_size=hidden_size, num_layers=1, cell=cell, bidirectional=bidirectional, attention=attention,
+                   maxout_dim=maxout_dim, dropout=dropout)
 
 
 @_registered(1000, tiny=True)

@@ -83,6 +83,7 @@ __all__ = [
     "scaled_dot_product_attention",
     "transformer_base",
     "transformer_big",
+    "transformer_small",
     "transformer_tiny",
 ]
 
@@ -102,11 +103,14 @@ def causal_mask(length: int, device: torch.device | str | None = None) -> torch.
 
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                                  mask: torch.Tensor | None = None, *, dropout_p: float = 0.0,
-                                 training: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                                 training: bool = False, scale: float | None = None,
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 1 written out. q (..., Tq, d_k), k (..., Tk, d_k), v (..., Tk, d_v); `mask` bool,
     broadcastable to (..., Tq, Tk), True where attending is allowed. Returns the output
-    (..., Tq, d_v) and the attention weights (..., Tq, Tk)."""
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # Q K^T / sqrt(d_k): (..., Tq, Tk)
+    (..., Tq, d_v) and the attention weights (..., Tq, Tk). `scale` replaces the factor
+    1/sqrt(d_k) (``scale=1.0``: unscaled dot-product attention, as footnote 4 discusses)."""
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = q @ k.transpose(-2, -1) * scale  # Q K^T / sqrt(d_k): (..., Tq, Tk)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))  # illegal connections -> -inf
     weights = scores.softmax(dim=-1)
@@ -121,17 +125,20 @@ class MultiHeadAttention(nn.Module):
     `mask` bool broadcastable to (B, h, Tq, Tk), True where allowed. For incremental decoding
     :meth:`project_kv` computes the keys and values of some positions once and :meth:`attend`
     uses them. ``fast=True`` runs PyTorch's fused attention kernel, ``fast=False`` Eq. 1 written
-    out (and keeps the last weights in ``last_weights`` when ``keep_weights``).
+    out (and keeps the last weights in ``last_weights`` when ``keep_weights``). ``scaled=False``
+    drops Eq. 1's 1/sqrt(d_k) (plain dot-product attention; Section 3.2.1 and footnote 4 say why
+    the paper scales).
     """
 
     def __init__(self, *, d_model: int = 512, num_heads: int = 8, d_k: int | None = None, d_v: int | None = None,
-                 bias: bool = False, attn_dropout: float = 0.0, fast: bool = True):
+                 bias: bool = False, attn_dropout: float = 0.0, fast: bool = True, scaled: bool = True):
         super().__init__()
         if d_k is None and d_model % num_heads:
             raise UserError(f"d_model={d_model} is not divisible by num_heads={num_heads}; give d_k and d_v")
         self.num_heads, self.attn_dropout, self.fast = num_heads, attn_dropout, fast
         self.d_k = d_k or d_model // num_heads
         self.d_v = d_v or d_model // num_heads
+        self.scale = None if scaled else 1.0  # None: 1/sqrt(d_k)
         self.q_proj = nn.Linear(d_model, num_heads * self.d_k, bias=bias)  # W^Q of all heads
         self.k_proj = nn.Linear(d_model, num_heads * self.d_k, bias=bias)  # W^K
         self.v_proj = nn.Linear(d_model, num_heads * self.d_v, bias=bias)  # W^V
@@ -151,9 +158,11 @@ class MultiHeadAttention(nn.Module):
         q = self._split(self.q_proj(query), self.d_k)  # (B, h, Tq, d_k)
         p = self.attn_dropout if self.training else 0.0
         if self.fast and not self.keep_weights:
-            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, h, Tq, d_v)
+            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p,
+                                                   scale=self.scale)  # (B, h, Tq, d_v)
         else:
-            heads, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=p, training=self.training)
+            heads, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=p, training=self.training,
+                                                          scale=self.scale)
             self.last_weights = weights.detach() if self.keep_weights else None
         B, _, Tq, _ = heads.shape
         heads = heads.transpose(1, 2).reshape(B, Tq, self.num_heads * self.d_v)  # Concat(head_1..head_h)
@@ -228,9 +237,9 @@ class _Residual(nn.Module):
 
 
 def _attention(d_model: int, num_heads: int, d_k: int | None, d_v: int | None, bias: bool, attn_dropout: float,
-               fast: bool) -> MultiHeadAttention:
+               fast: bool, scaled: bool) -> MultiHeadAttention:
     return MultiHeadAttention(d_model=d_model, num_heads=num_heads, d_k=d_k, d_v=d_v, bias=bias,
-                              attn_dropout=attn_dropout, fast=fast)
+                              attn_dropout=attn_dropout, fast=fast, scaled=scaled)
 
 
 class EncoderLayer(_Residual):
@@ -239,10 +248,11 @@ class EncoderLayer(_Residual):
 
     def __init__(self, *, d_model: int = 512, num_heads: int = 8, d_ff: int = 2048, dropout: float = 0.1,
                  d_k: int | None = None, d_v: int | None = None, attn_bias: bool = False, attn_dropout: float = 0.0,
-                 norm_first: bool = False, fast_attention: bool = True):
+                 norm_first: bool = False, fast_attention: bool = True, scaled_attention: bool = True):
         super().__init__()
         self.norm_first = norm_first
-        self.self_attn = _attention(d_model, num_heads, d_k, d_v, attn_bias, attn_dropout, fast_attention)
+        self.self_attn = _attention(d_model, num_heads, d_k, d_v, attn_bias, attn_dropout, fast_attention,
+                                    scaled_attention)
         self.ffn = PositionwiseFeedForward(d_model=d_model, d_ff=d_ff)
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
@@ -264,11 +274,13 @@ class DecoderLayer(_Residual):
 
     def __init__(self, *, d_model: int = 512, num_heads: int = 8, d_ff: int = 2048, dropout: float = 0.1,
                  d_k: int | None = None, d_v: int | None = None, attn_bias: bool = False, attn_dropout: float = 0.0,
-                 norm_first: bool = False, fast_attention: bool = True):
+                 norm_first: bool = False, fast_attention: bool = True, scaled_attention: bool = True):
         super().__init__()
         self.norm_first = norm_first
-        self.self_attn = _attention(d_model, num_heads, d_k, d_v, attn_bias, attn_dropout, fast_attention)
-        self.cross_attn = _attention(d_model, num_heads, d_k, d_v, attn_bias, attn_dropout, fast_attention)
+        self.self_attn = _attention(d_model, num_heads, d_k, d_v, attn_bias, attn_dropout, fast_attention,
+                                    scaled_attention)
+        self.cross_attn = _attention(d_model, num_heads, d_k, d_v, attn_bias, attn_dropout, fast_attention,
+                                    scaled_attention)
         self.ffn = PositionwiseFeedForward(d_model=d_model, d_ff=d_ff)
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(d_model), nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
@@ -306,7 +318,8 @@ class Transformer(nn.Module):
                  d_ff: int = 2048, dropout: float = 0.1, d_k: int | None = None, d_v: int | None = None,
                  positional: Literal["sinusoidal", "learned"] = "sinusoidal", max_len: int = 1024,
                  norm_first: bool = False, attn_bias: bool = False, attn_dropout: float = 0.0,
-                 fast_attention: bool = True, pad_id: int = 0, bos_id: int = 2, eos_id: int = 3):
+                 fast_attention: bool = True, scaled_attention: bool = True, pad_id: int = 0, bos_id: int = 2,
+                 eos_id: int = 3):
         super().__init__()
         if positional not in ("sinusoidal", "learned"):
             raise UserError(f"unknown positional encoding {positional!r}; choose sinusoidal or learned")
@@ -316,7 +329,7 @@ class Transformer(nn.Module):
         self.positional = PositionalEncoding(d_model=d_model, max_len=max_len, learned=positional == "learned")
         layer = dict(d_model=d_model, num_heads=num_heads, d_ff=d_ff, dropout=dropout, d_k=d_k, d_v=d_v,
                      attn_bias=attn_bias, attn_dropout=attn_dropout, norm_first=norm_first,
-                     fast_attention=fast_attention)
+                     fast_attention=fast_attention, scaled_attention=scaled_attention)
         self.encoder = nn.ModuleList(EncoderLayer(**layer) for _ in range(num_layers))
         self.decoder = nn.ModuleList(DecoderLayer(**layer) for _ in range(num_layers))
         # pre-LN stacks end with a LayerNorm; post-LN ones already end with one
@@ -481,6 +494,17 @@ def transformer_big(*, vocab_size: int = 37000, dropout: float = 0.3,
     """Transformer big (Table 3: N=6, d_model=1024, d_ff=4096, h=16, P_drop=0.3), 214.2M parameters (37k vocab)."""
     return Transformer(**{**CONFIGS["big"], "dropout": dropout}, vocab_size=vocab_size, positional=positional,
                        norm_first=norm_first, max_len=max_len)
+
+
+@_registered(8000)
+def transformer_small(*, vocab_size: int = 8000, d_model: int = 256, num_layers: int = 3, num_heads: int = 8,
+                      d_ff: int = 512, dropout: float = 0.1,
+                      positional: Literal["sinusoidal", "learned"] = "sinusoidal", norm_first: bool = False,
+                      max_len: int = 1024) -> Transformer:
+    """A small Transformer for small corpora such as Multi30k (N=3, d_model=256, d_ff=512, h=8, P_drop=0.1 by
+    default, every size adjustable; not in the paper)."""
+    return Transformer(vocab_size=vocab_size, d_model=d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff,
+                       dropout=dropout, positional=positional, norm_first=norm_first, max_len=max_len)
 
 
 @_registered(1000, tiny=True)

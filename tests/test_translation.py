@@ -1,0 +1,247 @@
+"""The translation task of the training loop, checkpoints that translate, scoring, and the claims' rules."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import paperzoo
+from paperzoo.claims import Outcome
+from paperzoo.cli import main
+from paperzoo.data.text import collate_pairs, encode_pairs, multi30k_pairs, save_tokenizer, train_bpe
+from paperzoo.errors import UserError
+from paperzoo.metrics.bleu import corpus_bleu
+from paperzoo.optim import OptimizerConfig, ScheduleConfig
+from paperzoo.papers.seq2seq import experiments as s2s
+from paperzoo.papers.seq2seq.model import masked_cross_entropy, seq2seq_small
+from paperzoo.papers.transformer import experiments as tfx
+from paperzoo.papers.transformer.model import transformer_small
+from paperzoo.train.checkpoint import save_model
+from paperzoo.train.loop import TrainConfig
+from paperzoo.train.translation import (
+    TranslationData,
+    TranslationTask,
+    bootstrap_bleu,
+    load_corpus,
+    load_translator,
+    score,
+    train_translator,
+    translate,
+    translate_texts,
+)
+
+HYPS = ["A man rides a bike down the street .", "Two dogs play in the snow.", "A girl is eating an apple",
+        "People are walking on a beach at sunset."]
+REFS = ["A man is riding a bike down the street.", "Two dogs are playing in the snow.",
+        "A little girl eats an apple.", "People walk along the beach at sunset."]
+
+
+@pytest.fixture(scope="module")
+def pairs(shared_data):
+    return multi30k_pairs("train", src="de", tgt="en")[:8]
+
+
+def _recipe(steps: int, **kw) -> TrainConfig:
+    return TrainConfig(steps=steps, optimizer=OptimizerConfig(name="adam", lr=3e-3, betas=(0.9, 0.98), eps=1e-9,
+                                                              weight_decay=0.0),
+                       schedule=ScheduleConfig(name="constant"), log_every=10, amp=False, progress=False,
+                       device="cpu", **kw)
+
+
+def _small_data(**kw) -> TranslationData:
+    return TranslationData(**{"vocab_size": 300, "max_tokens": 400, "bleu_sentences": 4, "max_extra": 10, **kw})
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+def test_multi30k_splits_in_the_asked_direction(shared_data):
+    splits = load_corpus(TranslationData(src="en", tgt="de"))
+    assert [len(splits[k]) for k in ("train", "val", "test")] == [29000, 1014, 1000]
+    assert splits["test"][0] == multi30k_pairs("test_2016_flickr", src="en", tgt="de")[0]
+
+
+def test_tatoeba_split_holds_out_whole_sentences(shared_data):
+    splits = load_corpus(TranslationData(corpus="tatoeba", src="fr", tgt="en", holdout=500))
+    assert len(splits["val"]) == len(splits["test"]) == 500
+    train_en = {en for _, en in splits["train"]}
+    held = {en for _, en in splits["val"] + splits["test"]}
+    assert len(held) == 1000 and not held & train_en          # no held-out English sentence is trained on
+    assert len(splits["train"]) + 1000 <= 167130
+    assert load_corpus(TranslationData(corpus="tatoeba", src="en", tgt="fr", holdout=500))["test"][0] == \
+        splits["test"][0][::-1]                                # the same split whatever the direction
+    with pytest.raises(UserError, match="English-French"):
+        load_corpus(TranslationData(corpus="tatoeba", src="en", tgt="de"))
+
+
+# --- the task --------------------------------------------------------------------------------------
+
+def test_task_batches_loss_and_evaluation(pairs):
+    splits = {"train": pairs * 4, "val": pairs[:5], "test": pairs[:3]}
+    tokenizer = train_bpe([s for p in pairs for s in p], vocab_size=200)
+    cfg = _small_data(max_len=30, bleu_sentences=3)
+    task = TranslationTask(cfg, splits, tokenizer, masked_cross_entropy)
+    batches = task.train_batches()
+    for _ in range(6):
+        src, tgt_in, tgt_out = next(batches)
+        assert src.numel() <= cfg.max_tokens and tgt_in.numel() <= cfg.max_tokens
+        assert torch.equal(tgt_in[:, 1:], tgt_out[:, :-1]) and (tgt_in[:, 0] == 2).all()
+    torch.manual_seed(0)
+    model = transformer_small(vocab_size=tokenizer.get_vocab_size(), d_model=32, num_layers=1, num_heads=2, d_ff=64,
+                              dropout=0.0)
+    loss, metrics = task.training_step(model, (src, tgt_in, tgt_out))
+    assert loss.item() == pytest.approx(masked_cross_entropy(model(src, tgt_in), tgt_out).item(), rel=1e-5)
+    assert metrics["tokens"].item() == (tgt_out != 0).sum().item()
+    model.eval()
+    with torch.no_grad():
+        result = task.evaluate(model)
+        # the validation loss is the mean over all real target tokens of all validation pairs
+        vs, vi, vo = collate_pairs(encode_pairs(tokenizer, splits["val"]))
+        expected = F.cross_entropy(model(vs, vi).flatten(0, 1), vo.flatten(), ignore_index=0).item()
+    assert result["val_loss"] == pytest.approx(expected, rel=1e-5)
+    assert result["val_ppl"] == pytest.approx(math.exp(expected), rel=1e-5)
+    assert 0 <= result["val_bleu"] <= 100 and result["train_seconds"] > 0
+    assert len(task.evaluations) == 1 and len(task.evaluations[0].hypotheses) == 3
+
+
+def test_long_training_pairs_are_left_out(pairs):
+    tokenizer = train_bpe([s for p in pairs for s in p], vocab_size=200)
+    splits = {"train": pairs, "val": pairs[:2], "test": pairs[:2]}
+    lengths = sorted(max(len(s), len(t) - 1) for s, t in encode_pairs(tokenizer, pairs))
+    limit = lengths[len(lengths) // 2]
+    task = TranslationTask(_small_data(max_len=limit), splits, tokenizer, masked_cross_entropy)
+    assert all(len(s) <= limit and len(t) - 1 <= limit for s, t in task.train_ids)
+    assert task.sizes["train"] + task.sizes["train_dropped"] == len(pairs) and task.sizes["train_dropped"] > 0
+
+
+def test_builders_take_sizes():
+    tf = transformer_small(vocab_size=100, d_model=48, num_layers=1, num_heads=3, d_ff=96)
+    assert tf.d_model == 48 and len(tf.encoder) == 1 and tf.encoder[0].self_attn.num_heads == 3
+    rnn = seq2seq_small(src_vocab_size=50, tgt_vocab_size=60, embed_dim=16, hidden_size=24, attention=False)
+    assert rnn.attention is None and rnn.hidden_size == 24 and rnn.out.out_features == 60
+
+
+# --- checkpoints that translate --------------------------------------------------------------------
+
+@pytest.mark.slow  # about 10 s on an idle 2-core CPU, minutes on a busy one
+def test_trained_run_translates_from_its_folder_end_to_end(pairs, tmp_path, capsys):
+    """A tiny Transformer learns 8 real pairs; the run folder alone (weights, description, tokenizer)
+    then translates them exactly, from Python and from the command line."""
+    run = tmp_path / "run"
+    splits = {"train": pairs, "val": pairs, "test": pairs}
+    result, _, _ = train_translator("transformer_tiny", _small_data(), _recipe(150), criterion=masked_cross_entropy,
+                                    run_dir=run, splits=splits)
+    assert (run / "tokenizer.json").is_file() and result.final["val_loss"] < 0.1
+    sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
+    assert translate(run, sources) == targets
+    assert paperzoo.translate(run / "checkpoints", sources[:2], beam_size=1) == targets[:2]
+    assert main(["translate", "--checkpoint", str(run), sources[0], sources[1]]) == 0
+    assert capsys.readouterr().out.splitlines() == targets[:2]
+    meta = json.loads((run / "config.json").read_text())
+    assert meta["model"] == "transformer_tiny" and meta["data"]["src"] == "de"
+
+
+def test_reloaded_model_equals_the_trained_one(pairs, tmp_path, capsys):
+    """A few steps of training; the run folder rebuilds the same model, which translates as the
+    trained one does, from Python and from the command line."""
+    run = tmp_path / "run"
+    splits = {"train": pairs, "val": pairs[:2], "test": pairs[:2]}
+    _, model, task = train_translator("seq2seq_tiny", _small_data(), _recipe(3), criterion=masked_cross_entropy,
+                                      run_dir=run, splits=splits)
+    sources = [s for s, _ in pairs[:3]]
+    loaded = load_translator(run)
+    assert loaded.meta["model"] == "seq2seq_tiny"
+    for a, b in zip(loaded.model.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+    expected = translate_texts(model, task.tokenizer, sources, beam_size=2, max_extra=50)
+    assert loaded(sources, beam_size=2) == expected
+    assert main(["translate", "--checkpoint", str(run), "--beam", "2", *sources]) == 0
+    assert capsys.readouterr().out.splitlines() == expected
+
+
+def test_translate_errors(pairs, tmp_path):
+    with pytest.raises(UserError, match="no checkpoint"):
+        translate(tmp_path / "missing", "x")
+    save_model(tmp_path / "model.safetensors", {"w": torch.zeros(1)}, {"model": "resnet20"})
+    with pytest.raises(UserError, match="not a translation model"):
+        translate(tmp_path, "x")
+    meta = {"model": "transformer_tiny", "model_kwargs": {"vocab_size": 300}, "data": {"task": "translation"}}
+    save_model(tmp_path / "model.safetensors", transformer_small(vocab_size=300, d_model=32, num_layers=1,
+                                                                 num_heads=2, d_ff=64).state_dict(), meta)
+    with pytest.raises(UserError, match="tokenizer.json"):
+        translate(tmp_path, "x")
+    save_tokenizer(train_bpe([s for p in pairs for s in p], vocab_size=300), tmp_path)
+    with pytest.raises(UserError, match="do not fit transformer_tiny"):
+        translate(tmp_path, "x")
+    assert main(["translate", "--checkpoint", str(tmp_path / "missing"), "x"]) == 2
+
+
+# --- scoring -------------------------------------------------------------------------------------
+
+def test_bootstrap_statistics_give_sacrebleu():
+    from paperzoo.train.translation import _bleu_from_stats, _sentence_stats
+
+    stats = _sentence_stats(HYPS, REFS).sum(0)
+    assert _bleu_from_stats(stats).item() == pytest.approx(corpus_bleu(HYPS, REFS).score, abs=1e-9)
+
+
+def test_bootstrap_bleu():
+    same = bootstrap_bleu(REFS, HYPS, HYPS, samples=200)
+    assert same["se/diff"] == 0 and same["win/0"] == 0 and same["se/0"] > 0
+    perfect = bootstrap_bleu(REFS, REFS, HYPS, samples=200)
+    assert perfect["se/0"] == pytest.approx(0, abs=1e-9) and perfect["win/0"] == 1.0
+
+
+def test_score_tokenized_form_is_lowercased_13a_bleu():
+    s = score(HYPS, REFS)
+    assert s["sacrebleu"].score == pytest.approx(corpus_bleu(HYPS, REFS).score)
+    assert s["tokenized"] == pytest.approx(corpus_bleu(HYPS, REFS, lowercase=True).score, abs=1e-9)
+    upper = score([h.upper() for h in HYPS], REFS)
+    assert upper["tokenized"] == pytest.approx(s["tokenized"]) and upper["sacrebleu"].score < s["sacrebleu"].score
+
+
+# --- verdict rules -------------------------------------------------------------------------------
+
+def _outcome(**values) -> Outcome:
+    out = Outcome()
+    for k, v in values.items():
+        out.add(k.replace("__", "/"), v if isinstance(v, list) else [v])
+    return out
+
+
+def test_tatoeba_rule():
+    p = s2s.QUICK_TATOEBA
+    base = {"bleu__attention": 30.0, "bleu__no-attention": 25.0}
+    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=5.0, se_gain=1.0), p).status == "holds"
+    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=1.5, se_gain=1.0), p).status == "inconclusive"
+    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=0.8, se_gain=0.1), p).status == "inconclusive"  # < 1 BLEU
+    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=-3.0, se_gain=1.0), p).status == "does not hold"
+    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=[5.0, -1.0], se_gain=0.5), p).status == "inconclusive"
+
+
+def test_vs_rnn_rule():
+    p = tfx.VS_RNN.presets["quick"]
+
+    def verdict(tf, rnn, se, reach, ratio=0.5):
+        return tfx.vs_rnn_verdict(_outcome(**{"val_bleu_at_budget__transformer": tf,
+                                              "val_bleu_at_budget__rnnsearch": rnn, "se_at_budget": se,
+                                              "reach_fraction": reach, "time_ratio": ratio, "budget_minutes": 2.0,
+                                              "bleu__transformer": tf, "bleu__rnnsearch": rnn}), p).status
+
+    assert verdict(20, 12, 1.0, 0.3) == "holds"
+    assert verdict(20, 12, 1.0, 0.8) == "inconclusive"       # better, but not in a fraction of the time
+    assert verdict(13, 12, 1.0, 0.3) == "inconclusive"       # within the noise
+    assert verdict(10, 15, 1.0, math.inf) == "does not hold"
+    assert verdict(12, 12, 0.5, math.inf, ratio=1.2) == "does not hold"  # longer training, never reached it
+
+
+def test_multi30k_rule():
+    quick, full = tfx.MULTI30K_CLAIM.presets["quick"], tfx.MULTI30K_CLAIM.presets["full"]
+    good = _outcome(**{"tok_bleu__de-en": 35.0, "bleu__de-en": 33.0, "se__de-en": 0.8})
+    bad = _outcome(**{"tok_bleu__de-en": 20.0, "bleu__de-en": 19.0, "se__de-en": 0.8})
+    assert tfx.multi30k_verdict(good, full).status == "holds"
+    assert tfx.multi30k_verdict(bad, full).status == "does not hold"
+    assert tfx.multi30k_verdict(bad, quick).status == "inconclusive"
