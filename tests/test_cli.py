@@ -46,6 +46,7 @@ def test_list_and_show(capsys):
     (["show", "resnet57"], "unknown model 'resnet57'. Did you mean 'resnet56'"),
     (["reproduce", "resnet.degredation"], "unknown claim 'resnet.degredation'. Did you mean 'resnet.degradation'"),
     (["reproduce", "resnet.degradation", "--preset", "medium"], "no preset 'medium'"),
+    (["reproduce", "resnet.degradation", "--threads", "0"], "--threads must be at least 1"),
     (["reproduce", "resnet.degradation", "--set", "train.lr=0.1"], "unknown setting"),
     (["train", "resnet20", "--data", "cifar10", "--set", "steps=abc"], "bad value 'abc'"),
     (["train", "resnet20", "--data", "imagenet22k"], "unknown dataset"),

@@ -89,6 +89,16 @@ def test_noam_is_the_transformer_eq_3():
     assert small(9) == pytest.approx(64 ** -0.5 * 10 ** -0.5)
 
 
+def test_inverse_sqrt_is_alpha_over_sqrt_t():
+    s = build_schedule(ScheduleConfig(name="inverse_sqrt"))
+    assert [s(step) for step in (0, 3, 99)] == pytest.approx([1.0, 0.5, 0.1], rel=1e-12)   # t = step + 1
+    # Eq. 3 with d_model = 1 and one warm-up step is the same curve
+    noam = build_schedule(ScheduleConfig(name="noam", d_model=1, warmup_steps=1))
+    assert [s(i) for i in range(500)] == pytest.approx([noam(i) for i in range(500)], rel=1e-12)
+    warm = build_schedule(ScheduleConfig(name="inverse_sqrt", warmup_steps=4, warmup="linear", warmup_factor=0.0))
+    assert [warm(i) for i in range(6)] == pytest.approx([0.0, 0.25, 0.5, 0.75, 5 ** -0.5, 6 ** -0.5])
+
+
 @pytest.mark.parametrize("cfg, message", [
     (ScheduleConfig(name="cosine"), "total number of steps"),
     (ScheduleConfig(name="linear"), "total number of steps"),

@@ -5,6 +5,7 @@
     paperzoo train <model> --data <dataset> [--set key=value ...] [--out DIR] [--resume]
     paperzoo reproduce <claim-id> [--preset quick|full] [--seeds N] [--device cpu|cuda] [--out DIR]
     paperzoo eval <checkpoint> --data <dataset>
+    paperzoo translate --checkpoint <run|checkpoint> "Ein Mann fährt Fahrrad." [--beam 4] [--alpha 0.6]
     paperzoo download <dataset>
     paperzoo results [--dir results]
     paperzoo schedule <name> --steps N [--set key=value ...] [--lr BASE] [--eval-every K] [--out FILE.png]
@@ -190,6 +191,17 @@ def cmd_eval(args: argparse.Namespace) -> None:
           f"loss {metrics['loss']:.4f}")
 
 
+def cmd_translate(args: argparse.Namespace) -> None:
+    from .train.translation import load_translator
+
+    texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if args.beam < 1:
+        raise UserError("--beam must be at least 1 (1: greedy)")
+    translator = load_translator(args.checkpoint, device=args.device)
+    for line in translator(texts, beam_size=args.beam, alpha=args.alpha):
+        print(line)
+
+
 # --- reproduce / download / results --------------------------------------------------------------
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
@@ -267,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     def data_root(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-root", help="dataset folder (default: $PAPERZOO_DATA, else ~/.cache/paperzoo)")
 
+    def threads(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's, one per core); 1 is "
+                       "often fastest for small models on a busy machine")
+
     p = add("list", cmd_list, "list models, claims or papers")
     p.add_argument("what", nargs="?", default="models", choices=["models", "claims", "papers"])
     p.add_argument("pattern", nargs="?", help="glob for model names (e.g. 'resnet*') or text in claim ids")
@@ -284,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     data_root(p)
+    threads(p)
 
     p = add("reproduce", cmd_reproduce, "run a claim's experiment and write its report")
     p.add_argument("claim", help="claim id, e.g. resnet.degradation (see `paperzoo list claims`)")
@@ -294,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a preset setting, e.g. train.steps=1000")
     data_root(p)
+    threads(p)
 
     p = add("eval", cmd_eval, "evaluate a checkpoint on a dataset's test split")
     p.add_argument("checkpoint", help="a run folder, checkpoint folder or model.safetensors")
@@ -301,6 +319,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "test"])
     p.add_argument("--device", default="auto")
     data_root(p)
+    threads(p)
+
+    p = add("translate", cmd_translate, "translate sentences with a trained translation model (beam search)")
+    p.add_argument("text", nargs="*", help="sentences to translate (default: one per line from standard input)")
+    p.add_argument("--checkpoint", required=True,
+                   help="a run folder (its averaged weights, else its newest checkpoint), checkpoint folder or "
+                        "model.safetensors; tokenizer.json is read from the run folder")
+    p.add_argument("--beam", type=int, default=4, help="beam size (default 4; 1: greedy)")
+    p.add_argument("--alpha", type=float, default=0.6, help="length penalty (default 0.6)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    threads(p)
 
     p = add("download", cmd_download, "download a dataset's official files (needs a network)")
     p.add_argument("dataset")
@@ -310,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="results folder (default: the checkout's results/)")
 
     p = add("schedule", cmd_schedule, "plot a learning-rate schedule and print a few of its values")
-    p.add_argument("name", help="constant, step, multistep, cosine, linear, noam or plateau")
+    p.add_argument("name", help="constant, step, multistep, cosine, linear, inverse_sqrt, noam or plateau")
     p.add_argument("--steps", type=int, required=True, help="the run's total number of steps")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a schedule setting, e.g. warmup_steps=4000, milestones=32000,48000, min_factor=0.01")
@@ -325,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "threads", None) is not None:
+            if args.threads < 1:
+                raise UserError("--threads must be at least 1")
+            import torch
+
+            torch.set_num_threads(args.threads)
         args.fn(args)
     except UserError as e:
         print(f"paperzoo: error: {e}", file=sys.stderr)

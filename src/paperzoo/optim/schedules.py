@@ -19,7 +19,7 @@ from ..errors import UserError
 
 Schedule = Callable[[int], float]
 
-NAMES = ("constant", "step", "multistep", "cosine", "linear", "noam", "plateau")
+NAMES = ("constant", "step", "multistep", "cosine", "linear", "inverse_sqrt", "noam", "plateau")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,9 @@ class ScheduleConfig:
     * ``linear``: BERT's decay, ``1 − s/T`` (reaching 0 at the total ``T``), taken over from
       the warm-up at step w as BERT's ``create_optimizer`` does (so it resumes at ``1 − w/T``,
       not 1). BERT: ``warmup_steps=10000, warmup="linear", warmup_factor=0``.
+    * ``inverse_sqrt``: ``1/√n`` with n = s + 1 counted from 1 (Adam's α_t = α/√t, Kingma & Ba
+      Section 6.1; AdaGrad's usual decay). After a warm-up of w steps it continues at its own
+      value for step s, so it jumps down unless ``warmup_factor`` matches.
     * ``noam``: the Transformer's Eq. 3, ``d_model^−0.5 · min(n^−0.5, n · warmup_steps^−1.5)``
       with n = s + 1 counted from 1. It is the whole rate, not a multiplier of one, so use a
       base learning rate of 1 for the paper's. Its warm-up is part of the formula: the
@@ -53,7 +56,8 @@ class ScheduleConfig:
     before 0.1, Section 4.2) or ``linear`` from ``warmup_factor`` up to 1 (Goyal et al. 2017).
     """
 
-    name: Literal["constant", "step", "multistep", "cosine", "linear", "noam", "plateau"] = "multistep"
+    name: Literal["constant", "step", "multistep", "cosine", "linear", "inverse_sqrt", "noam",
+                  "plateau"] = "multistep"
     milestones: tuple[int, ...] = ()
     step_size: int = 0
     gamma: float = 0.1
@@ -114,6 +118,9 @@ def _main_schedule(cfg: ScheduleConfig, total: int | None) -> Schedule:
         total = _total(cfg, total)
         # BERT: 1 − min(s, T)/T
         return lambda step: 1.0 - min(step, total) / total
+    if cfg.name == "inverse_sqrt":
+        # α_t = α/√t, t = s + 1
+        return lambda step: (step + 1) ** -0.5
     raise UserError(f"unknown schedule {cfg.name!r}; choose {', '.join(NAMES)}")
 
 

@@ -64,9 +64,8 @@ PAPER = register_paper(PaperCard(
 MNIST_DATA = DataConfig(dataset="mnist", batch_size=128, augment=False, val_size=0, eval_batch_size=2000)
 #: One epoch of MNIST at batch 128 (60,000 images, the last incomplete batch dropped).
 EPOCH = 60000 // 128
-#: α_t = α/√t (Section 6.1): the ``noam`` schedule with d_model = 1 and one warm-up step is exactly
-#: 1·min(t^−0.5, t·1^−1.5) = t^−0.5, with t = step + 1 counted from 1.
-INVERSE_SQRT = ScheduleConfig(name="noam", d_model=1, warmup_steps=1)
+#: α_t = α/√t (Section 6.1), t = step + 1 counted from 1.
+INVERSE_SQRT = ScheduleConfig(name="inverse_sqrt")
 #: The share of a run at its end over which the logged training cost is averaged: the "final" cost.
 TAIL = 0.25
 #: Relative differences of a cost summary below this count as ties whatever the seeds say.
