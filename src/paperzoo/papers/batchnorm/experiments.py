@@ -275,10 +275,10 @@ register_claim(Claim(
     source="Section 4.1, Fig. 1 (a)-(c)",
     presets={
         "quick": MnistPreset("6,000 steps of 60 examples (Section 4.1 network), test accuracy every 300 steps on the "
-                             "10,000 test images; 22 s on 2 idle CPU cores (several minutes when the cores are busy)",
+                             "10,000 test images; 28 s on 2 idle CPU cores",
                              train=QUICK_RECIPE),
-        "full": MnistPreset("Section 4.1: 50,000 steps of 60 examples, evaluated every 1,000 steps, 3 seeds; about "
-                            "10 minutes on 2 idle CPU cores (from the quick preset's 22 s for 12,000 steps)",
+        "full": MnistPreset("Section 4.1: 50,000 steps of 60 examples, evaluated every 1,000 steps, 3 seeds; 12 min "
+                            "on 2 busy CPU cores with 1 torch thread",
                             seeds=3),
     },
     experiment=mnist_experiment,
@@ -384,11 +384,11 @@ register_claim(Claim(
             "rate', Figs. 2-3"),
     presets={
         "quick": MnistPreset("Section 4.1's network, 2,500 steps of 60 at each of 7 learning rates (0.1-100), "
-                             "with and without BN; about 1-2 minutes on 2 idle CPU cores (5 when they are busy)",
+                             "with and without BN; 72 s on 2 idle CPU cores",
                              train=replace(PAPER_RECIPE, steps=2500, eval_every=0, log_every=100),
                              lrs=(0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)),
         "full": MnistPreset("Section 4.1's network, 10,000 steps of 60 at each of 10 learning rates (0.01-300), "
-                            "with and without BN, 2 seeds; about 12-15 minutes on 2 idle CPU cores", seeds=2,
+                            "with and without BN, 2 seeds", seeds=2,
                             train=replace(PAPER_RECIPE, steps=10000, eval_every=0, log_every=250),
                             lrs=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)),
     },

@@ -408,9 +408,9 @@ register_claim(Claim(
     source="Section 9.1 'Linear Regression' (Marginalizing Dropout)",
     presets={
         "quick": DropoutPreset("Monte-Carlo check at p = 0.2, 0.5 and 3 SGD runs of 4,000 steps of 1,024 MNIST images "
-                               "(106 pooled pixels); about 1-2 minutes on 2 CPU cores", train=RECIPE),
+                               "(106 pooled pixels); 57 s on 2 idle CPU cores", train=RECIPE),
         "full": DropoutPreset("p = 0.1, 0.2, 0.35, 0.5; 3 seeds of 10,000 steps of 2,048 images, twice the Monte-Carlo "
-                              "masks; about 15 minutes on 2 CPU cores", drop=(0.1, 0.2, 0.35, 0.5),
+                              "masks; 15 min on 2 busy CPU cores with 1 torch thread", drop=(0.1, 0.2, 0.35, 0.5),
                               data=RegressionData(batch_size=2048), train=replace(RECIPE, steps=10000, eval_every=500),
                               mc=MonteCarlo(samples=1024, repeats=32), tolerance=0.02, seeds=3),
     },

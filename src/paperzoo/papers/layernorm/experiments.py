@@ -267,11 +267,11 @@ register_claim(Claim(
     presets={
         "quick": DependencePreset("4 sentence classifiers (none, BN, BN on real tokens, LN), 300 Adam steps of 50 "
                                   "SST-2 sentences each (about 2 epochs), dependence probed on the 872 dev "
-                                  "sentences in 8 batchings; 18 s on 2 idle CPU cores (5 minutes when they are busy)",
+                                  "sentences in 8 batchings; 21 s on 2 idle CPU cores",
                                   train=replace(RECIPE, steps=300, eval_every=60, log_every=20)),
         "full": DependencePreset("4 sentence classifiers, 1,000 Adam steps of 50 sentences (about 7 epochs), "
-                                 "3 seeds, dependence probed on the 872 dev sentences in 8 batchings; about 3-5 "
-                                 "minutes on 2 idle CPU cores", seeds=3),
+                                 "3 seeds, dependence probed on the 872 dev sentences in 8 batchings; 12 min on 2 "
+                                 "busy CPU cores with 1 torch thread", seeds=3),
     },
     experiment=batch_independence_experiment,
     smoke=SMOKE,
