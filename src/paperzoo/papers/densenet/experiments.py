@@ -183,16 +183,22 @@ def _paper(preset: DensePreset) -> dict[str, float]:
     return {m: TABLE2[m] for m in preset.models if preset.is_paper_model(m)}
 
 
-# --- densenet.cifar -----------------------------------------------------------------------------
-
-def cifar_experiment(ctx: RunContext) -> Outcome:
-    p: DensePreset = ctx.preset
+def _train_and_count(ctx: RunContext, p: DensePreset) -> tuple[dict[str, ArmResult], Outcome, dict[str, int]]:
+    """Train the preset's models; the outcome holds their errors and parameter counts."""
     results = train_arms(ctx, _arms(p), p.data, p.train)
     out = Outcome()
     record_errors(out, results)
     params = _params(p)
     for m, n in params.items():
         out.values[f"params/{p.key(m)}"] = n
+    return results, out, params
+
+
+# --- densenet.cifar -----------------------------------------------------------------------------
+
+def cifar_experiment(ctx: RunContext) -> Outcome:
+    p: DensePreset = ctx.preset
+    results, out, params = _train_and_count(ctx, p)
     out.tables.append(_param_table(out, p, params))
     out.tables.append(error_table(out, list(results), _paper(p)))
     out.figures.append(bars(ctx.run_dir / "table2_c10plus.png",
@@ -254,12 +260,7 @@ register_claim(Claim(
 
 def param_efficiency_experiment(ctx: RunContext) -> Outcome:
     p: DensePreset = ctx.preset
-    results = train_arms(ctx, _arms(p), p.data, p.train)
-    out = Outcome()
-    record_errors(out, results)
-    params = _params(p)
-    for m, n in params.items():
-        out.values[f"params/{p.key(m)}"] = n
+    results, out, params = _train_and_count(ctx, p)
     dense, resnet = p.models
     out.values["param_ratio"] = params[resnet] / params[dense]
     out.tables.append(_param_table(out, p, params))
