@@ -155,10 +155,10 @@ def score_table(systems: Sequence[System]) -> str:
     return "\n".join(rows)
 
 
-def data_note(task: TranslationTask, test: Pairs) -> str:
+def data_note(task: TranslationTask, test: Pairs, *, held_out: str = "test") -> str:
     c, n = task.cfg, task.sizes
     dropped = f" ({n['train_dropped']:,} longer than {c.max_len} tokens left out)" if n["train_dropped"] else ""
-    return (f"{c.describe()}: {n['train']:,} training pairs{dropped}, {len(test):,} test sentences; one joint BPE "
+    return (f"{c.describe()}: {n['train']:,} training pairs{dropped}, {len(test):,} {held_out} sentences; one joint BPE "
             f"vocabulary of {task.tokenizer.get_vocab_size():,} tokens learnt on the training pairs; batches of at "
             f"most {c.max_tokens:,} source and target tokens; validation BLEU during training on "
             f"{len(task.bleu_pairs):,} validation sentences with {decoding_note(c.eval_beam, c.eval_alpha)}.")

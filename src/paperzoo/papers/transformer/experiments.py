@@ -31,6 +31,7 @@ from ...train.translation import AVERAGED, EOS_ID, TranslationData, bootstrap_bl
 from ..seq2seq.experiments import (
     MIN_BLEU_DIFFERENCE,
     RNN_RECIPE,
+    SMOKE,
     RnnSize,
     System,
     add_scores,
@@ -267,11 +268,6 @@ QUICK_DATA = replace(MULTI30K, vocab_size=4000, max_tokens=1200, max_len=30, ble
 #: Eq. 3 with a 100-step warm-up peaks at 128^-0.5 * 100^-0.5 = 8.8e-3 for d_model 128; a quarter of it, 2.2e-3,
 #: is used in the quick presets (a first quick run at the full rate had validation perplexity 100 after 300 steps).
 QUICK_SCALE = 0.25
-
-#: Shrinks the presets here to seconds: the test suite's smoke run of every claim.
-SMOKE = {"train.steps": "4", "train.eval_every": "2", "train.log_every": "1", "data.train_subset": "300",
-         "data.vocab_size": "300", "data.val_subset": "16",
-         "data.bleu_sentences": "4", "test_sentences": "6", "data.max_extra": "5"}
 
 VS_RNN = register_claim(Claim(
     id="transformer.vs-rnn",

@@ -498,13 +498,14 @@ def transformer_big(*, vocab_size: int = 37000, dropout: float = 0.3,
 
 @_registered(8000)
 def transformer_small(*, vocab_size: int = 8000, d_model: int = 256, num_layers: int = 3, num_heads: int = 8,
-                      d_ff: int = 512, dropout: float = 0.1,
+                      d_ff: int = 512, dropout: float = 0.1, d_k: int | None = None, d_v: int | None = None,
                       positional: Literal["sinusoidal", "learned"] = "sinusoidal", norm_first: bool = False,
                       max_len: int = 1024) -> Transformer:
-    """A small Transformer for small corpora such as Multi30k (N=3, d_model=256, d_ff=512, h=8, P_drop=0.1 by
-    default, every size adjustable; not in the paper)."""
+    """A small Transformer for small corpora such as Multi30k (N=3, d_model=256, d_ff=512, h=8, d_k=d_v=d_model/h,
+    P_drop=0.1 by default, every size adjustable, as Table 3 varies them; not in the paper)."""
     return Transformer(vocab_size=vocab_size, d_model=d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff,
-                       dropout=dropout, positional=positional, norm_first=norm_first, max_len=max_len)
+                       dropout=dropout, d_k=d_k, d_v=d_v, positional=positional, norm_first=norm_first,
+                       max_len=max_len)
 
 
 @_registered(1000, tiny=True)
