@@ -77,7 +77,8 @@ def _outcome(rows: dict[str, tuple[float, float]], se: float = 0.3, seeds: int =
 
 
 def test_quality_reads_both_metrics_against_their_noise():
-    out = _outcome({"a": (5.0, 0.0), "b": (0.0, -2.0), "c": (1.0, -0.5), "d": (-5.0, -2.0), "e": (-5, 0.8), "f": (-3, 0.8)})
+    out = _outcome({"a": (5.0, 0.0), "b": (0.0, -2.0), "c": (1.0, -0.5), "d": (-5.0, -2.0), "e": (-5, 0.8),
+                    "f": (-3, 0.8)})
     assert [t3.quality(out, r) for r in "abcdef"] == ["worse", "worse", "same", "mixed", "better", "same"]
     # a BLEU change counts beyond 2 SE when that exceeds 1 BLEU
     assert t3.quality(_outcome({"a": (0.0, -2.0)}, se=1.5), "a") == "same"

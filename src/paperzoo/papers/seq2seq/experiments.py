@@ -158,8 +158,8 @@ def score_table(systems: Sequence[System]) -> str:
 def data_note(task: TranslationTask, test: Pairs, *, held_out: str = "test") -> str:
     c, n = task.cfg, task.sizes
     dropped = f" ({n['train_dropped']:,} longer than {c.max_len} tokens left out)" if n["train_dropped"] else ""
-    return (f"{c.describe()}: {n['train']:,} training pairs{dropped}, {len(test):,} {held_out} sentences; one joint BPE "
-            f"vocabulary of {task.tokenizer.get_vocab_size():,} tokens learnt on the training pairs; batches of at "
+    return (f"{c.describe()}: {n['train']:,} training pairs{dropped}, {len(test):,} {held_out} sentences; one joint "
+            f"BPE vocabulary of {task.tokenizer.get_vocab_size():,} tokens learnt on the training pairs; batches of at "
             f"most {c.max_tokens:,} source and target tokens; validation BLEU during training on "
             f"{len(task.bleu_pairs):,} validation sentences with {decoding_note(c.eval_beam, c.eval_alpha)}.")
 
@@ -292,7 +292,7 @@ TATOEBA_DATA = TranslationData(corpus="tatoeba", src="en", tgt="fr", vocab_size=
 #: 174 s on the idle 2-core CPU); at 3e-3, 500 steps reach 12.3 with attention in 210 s.
 QUICK_TATOEBA = TatoebaPreset(
     description=("20,000 training pairs, a 4,000-token vocabulary, 128-unit GRUs, 500 Adam steps at 3e-3 of up to "
-                 "1,000 tokens; BLEU on 300 test sentences, greedy; 3.5 min on a 2-core CPU"),
+                 "1,000 tokens; BLEU on 300 test sentences, greedy; 2.9 min on 2 idle CPU cores"),
     data=replace(TATOEBA_DATA, vocab_size=4000, max_tokens=1000, train_subset=20000, bleu_sentences=100, max_len=30),
     train=replace(RNN_RECIPE, steps=500, eval_every=125, log_every=25, amp=False,
                   optimizer=replace(RNN_RECIPE.optimizer, lr=3e-3)),

@@ -671,8 +671,8 @@ COMPLEXITY_SMOKE = {"train.steps": "4", "train.warmup": "1", "train.min_seconds"
 
 QUICK_SCALING = ScalingPreset(
     "(a), (b) at d_k = 4..1024 with random unit-variance vectors; (c) 6 small Transformers (d_k = 8, 32, 128, with "
-    "and without 1/√d_k) trained for 200 steps of 32 captions on reversing Multi30k captions, 1 seed; 4 minutes on "
-    "2 CPU cores shared with 4 other jobs")
+    "and without 1/√d_k) trained for 200 steps of 32 captions on reversing Multi30k captions, 1 seed; 1.6 min on 2 "
+    "idle CPU cores")
 register_claim(Claim(
     id="transformer.scaling",
     paper="transformer",
@@ -707,7 +707,7 @@ register_claim(Claim(
 
 QUICK_COMPLEXITY = ComplexityPreset(
     "one layer of each kind at d = 64 and n = 64..4096 (and n = 256, d = 64..512), forward and backward, median "
-    "of 7 interleaved rounds on 1 CPU thread; 31 s on 2 CPU cores shared with 4 other jobs")
+    "of 7 interleaved rounds on 1 CPU thread; 17 s on 2 idle CPU cores")
 register_claim(Claim(
     id="transformer.complexity",
     paper="transformer",
