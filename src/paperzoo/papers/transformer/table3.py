@@ -131,9 +131,10 @@ class Table3Preset:
 
 #: The seed-to-seed standard deviation of the quick base's development perplexity, in % of its mean:
 #: 60.23, 59.23 and 61.17 for seeds 0-2 (``paperzoo reproduce transformer.positional --preset quick
-#: --seeds 3``, 2-core CPU). A perplexity change over n seeds counts beyond 2 sqrt(2) of it / sqrt(n),
-#: twice the standard error of a difference of two independent runs (4.5% for one seed), or beyond
-#: 2 standard errors of the measured per-seed changes if larger.
+#: --seeds 3``, 2-core CPU; results/transformer.positional/quick-20261127-165543). A perplexity change
+#: over n seeds counts beyond 2 sqrt(2) of it / sqrt(n), twice the standard error of a difference of
+#: two independent runs (4.5% for one seed), or beyond 2 standard errors of the measured per-seed
+#: changes if larger.
 PPL_SEED_STD = 1.6
 
 
