@@ -239,15 +239,16 @@ def collect_results(root: str | Path = "results") -> list[dict[str, Any]]:
 
 
 def summarize(rows: list[dict[str, Any]]) -> str:
-    """A markdown table of results, one row per run: the verdict, what we measured beside the
-    paper's numbers (or, for a claim without numeric targets, the verdict's reason), hardware."""
-    lines = ["| claim | preset | verdict | measured (ours vs paper) | hardware | wall time |",
+    """A markdown table of results, one row per run: the verdict and its reason, what we measured
+    beside the paper's numbers where the claim has numeric targets, hardware and wall time."""
+    lines = ["| claim | preset | verdict | measured (and ours vs paper) | hardware | wall time |",
              "|---|---|---|---|---|---|"]
     for row in rows:
         n = len(row["seeds"])
-        measured = "; ".join(
+        versus = "; ".join(
             f"{c['label']}: {_pm(c['ours'], c.get('ours_std'), n)} vs {c['paper']:g}"
-            for c in row.get("comparisons") or [] if c["ours"] is not None) or row["reason"]
+            for c in row.get("comparisons") or [] if c["ours"] is not None)
+        measured = row["reason"] + (f" Ours vs paper: {versus}." if versus else "")
         lines.append("| " + " | ".join([
             f"[`{row['claim']}`]({row['path']}/report.md)", row["preset"], row["verdict"],
             measured.replace("|", "/"), row["hardware"], _duration(row["wall_seconds"])]) + " |")

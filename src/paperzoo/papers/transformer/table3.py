@@ -207,19 +207,19 @@ def _ppl(system: System) -> float:
 
 
 def _table(out: Outcome, rows: Sequence[Row], base: TransformerSize) -> str:
-    lines = ["| row | what changes | parameters | dev PPL | dev BLEU | PPL change | BLEU change (2 SE) | paper: PPL "
+    md = ["| row | what changes | parameters | dev PPL | dev BLEU | PPL change | BLEU change (2 SE) | paper: PPL "
              "change | paper: BLEU change |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         n = r.name
         common = (f"| {n} | {r.describe(base)} | {out.values[f'params/{n}']:,.0f} | {out.fmt(f'ppl/{n}')} | "
                   f"{out.fmt(f'bleu/{n}')} |")
         if r is BASE:
-            lines.append(common + f" — | — | {BASE_PPL:g} PPL | {BASE_BLEU:g} BLEU |")
+            md.append(common + f" — | — | {BASE_PPL:g} PPL | {BASE_BLEU:g} BLEU |")
         else:
-            lines.append(common + f" {out.values[f'ppl_change/{n}']:+.1f}% | {out.values[f'bleu_change/{n}']:+.2f} "
+            md.append(common + f" {out.values[f'ppl_change/{n}']:+.1f}% | {out.values[f'bleu_change/{n}']:+.2f} "
                          f"({2 * out.values[f'se_bleu_change/{n}']:.2f}) | {r.paper_ppl_change:+.1f}% | "
                          f"{r.paper_bleu - BASE_BLEU:+.1f} |")
-    return "\n".join(lines)
+    return "\n".join(md)
 
 
 # --- reading the outcome -------------------------------------------------------------------------
