@@ -129,7 +129,7 @@ def test_cache_hit_and_corrupted_cache(sources: dict[str, Path], private_cache: 
 
     decode_calls = []
     original = ImageFolder._decode_all
-    monkeypatch.setattr(ImageFolder, "_decode_all", lambda self: decode_calls.append(1) or original(self))
+    monkeypatch.setattr(ImageFolder, "_decode_all", lambda self, *a: decode_calls.append(1) or original(self, *a))
     hit = ImageFolder(sources["tar.gz"], "train").to_arrays("toy")
     assert decode_calls == [] and torch.equal(hit.images, first.images) and hit.classes == CLASSES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -138,11 +139,38 @@ def test_option_a_shortcut_subsamples_and_zero_pads():
     x = torch.randn(2, 16, 8, 8)
     out = M.ZeroPadShortcut(in_channels=16, out_channels=32, stride=2)(x)
     assert out.shape == (2, 32, 4, 4)
-    assert torch.equal(out[:, :16], x[:, :, ::2, ::2])
-    assert torch.equal(out[:, 16:], torch.zeros(2, 16, 4, 4))
+    assert torch.equal(out[:, 8:24], x[:, :, ::2, ::2])   # the notes' tf.pad: 8 zeros before, 8 after
+    assert torch.equal(out[:, :8], torch.zeros(2, 8, 4, 4)) and torch.equal(out[:, 24:], torch.zeros(2, 8, 4, 4))
     blk = build("resnet20").layer2[0]
     assert isinstance(blk.downsample, M.ZeroPadShortcut) and not list(blk.downsample.parameters())
+    assert blk.downsample.placement == "symmetric"
     assert build("resnet20").layer1[0].downsample is None  # pure identity (Eq. 1)
+
+
+def test_option_a_placements_on_a_known_tensor():
+    # channel c holds the value c + 1 at every position; 2 -> 5 channels, stride 2 on a 2x2 map
+    x = torch.arange(1.0, 3.0).view(1, 2, 1, 1).expand(1, 2, 2, 2)
+    symmetric = M.ZeroPadShortcut(in_channels=2, out_channels=5, stride=2)(x)
+    appended = M.ZeroPadShortcut(in_channels=2, out_channels=5, stride=2, placement="append")(x)
+    assert symmetric.flatten().tolist() == [0.0, 1.0, 2.0, 0.0, 0.0]  # (5-2)//2 = 1 before, 2 after
+    assert appended.flatten().tolist() == [1.0, 2.0, 0.0, 0.0, 0.0]
+    notes = np.pad(x[:, :, ::2, ::2].permute(0, 2, 3, 1).numpy(), [[0, 0], [0, 0], [0, 0], [1, 1]])  # NHWC
+    even = M.ZeroPadShortcut(in_channels=2, out_channels=4, stride=2)(x)
+    assert np.array_equal(even.permute(0, 2, 3, 1).numpy(), notes)  # the notes' tf.pad, (out-in)//2 each side
+    with pytest.raises(ValueError, match="placement"):
+        M.ZeroPadShortcut(in_channels=2, out_channels=4, placement="middle")
+
+
+def test_option_a_placements_differ_only_in_where_the_zeros_go():
+    sym, app = build("resnet20"), build("resnet20", shortcut="A-append")
+    assert app.layer2[0].downsample.placement == "append" and app.shortcut == "A-append"
+    assert count_params(sym) == count_params(app)
+    assert count_macs(sym, (3, 32, 32)) == count_macs(app, (3, 32, 32))
+    app.load_state_dict(sym.state_dict())   # same tensors, same names ...
+    sym.eval(), app.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert not torch.allclose(sym(x), app(x), atol=1e-3)   # ... but a different network
 
 
 def test_make_shortcut_options():
@@ -150,6 +178,8 @@ def test_make_shortcut_options():
     grow = dict(in_channels=16, out_channels=32, stride=2)
     assert M.make_shortcut("A", **same) is None and M.make_shortcut("B", **same) is None
     assert isinstance(M.make_shortcut("A", **grow), M.ZeroPadShortcut)
+    assert M.make_shortcut("A-append", **same) is None
+    assert M.make_shortcut("A-append", **grow).placement == "append"
     for option, kw in [("B", grow), ("C", same), ("C", grow)]:
         proj = M.make_shortcut(option, **kw)
         conv, bn = proj

@@ -17,6 +17,7 @@ what to do and exits with status 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -128,23 +129,27 @@ def cmd_train(args: argparse.Namespace) -> None:
     from .config import to_dict
     from .data import dataset_info
     from .registry import model_entry
+    from .train.checkpoint import has_checkpoint
     from .train.classification import train_classifier
+    from .train.runlock import run_lock
 
     model_entry(args.model)
     dataset_info(args.data)
     job, model_kwargs = _train_job(args.data, args.set)
     train = dataclasses.replace(job.train, device=args.device)
     out = Path(args.out) if args.out else Path("runs") / "train" / f"{args.model}-{args.data}"
-    if args.resume and not (out / "checkpoints").exists():
-        raise UserError(f"nothing to resume in {out}: it has no checkpoints/ folder")
-    if not args.resume and (out / "checkpoints").exists():
+    if args.resume and not out.is_dir():
+        raise UserError(f"nothing to resume in {out}: no such folder")
+    if not args.resume and has_checkpoint(out):
         raise UserError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
-    result, _, task = train_classifier(args.model, job.data, train, model_kwargs=model_kwargs, run_dir=out,
-                                       data_root=args.data_root, resume=args.resume)
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, worker 0 reports
-        return
-    (out / "job.json").write_text(json.dumps({"model": args.model, "model_kwargs": model_kwargs,
-                                              **to_dict(job)}, indent=2) + "\n")
+    main = int(os.environ.get("RANK", "0")) == 0   # under torchrun, worker 0 writes and reports
+    with run_lock(out) if main else contextlib.nullcontext():
+        result, _, task = train_classifier(args.model, job.data, train, model_kwargs=model_kwargs, run_dir=out,
+                                           data_root=args.data_root, resume=args.resume)
+        if not main:
+            return
+        (out / "job.json").write_text(json.dumps({"model": args.model, "model_kwargs": model_kwargs,
+                                                  **to_dict(job)}, indent=2) + "\n")
     final = ", ".join(f"{k} {v:.4f}" for k, v in result.final.items())
     print(f"done: {result.steps} steps in {result.wall_seconds:.0f} s ({result.samples_per_second:.0f} images/s); "
           f"{final}\ncheckpoint: {out / 'checkpoints'}")

@@ -24,6 +24,7 @@ from ..config import apply_overrides, to_dict
 from ..errors import UserError
 from ..registry import get_claim, paper_card
 from ..train.env import environment, hardware, resolve_device
+from ..train.runlock import run_lock
 
 Status = Literal["holds", "does not hold", "inconclusive"]
 
@@ -173,32 +174,45 @@ def reproduce(claim_id: str, preset: str = "quick", *, seeds: int | None = None,
     if n_seeds < 1:
         raise UserError("--seeds must be at least 1")
     dev = resolve_device(device)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(out) / claim.id / f"{preset}-{stamp}"
-    run_dir.mkdir(parents=True, exist_ok=False)
-    ctx = RunContext(claim, preset, cfg, tuple(range(n_seeds)), str(dev),
-                     str(data_root) if data_root else None, run_dir, progress)
-    command = _command(claim.id, preset, seeds, device, out, overrides)
-    (run_dir / "config.json").write_text(json.dumps(
-        {"claim": claim.id, "preset": preset, "seeds": list(ctx.seeds), "device": str(dev),
-         "config": to_dict(cfg), "command": command}, indent=2) + "\n")
-    t0 = time.perf_counter()
-    outcome = claim.experiment(ctx)
-    wall = time.perf_counter() - t0
-    verdict = claim.verdict(outcome, cfg)
-    comparisons = [Comparison(t.label or t.metric, t.metric, t.value, outcome.values.get(t.metric),
-                              outcome.std.get(t.metric), t.source, t.tolerance, t.unit)
-                   for t in claim.targets if t.metric in outcome.values]
-    result = ReproduceResult(claim.id, preset, verdict, outcome.values, outcome.std, comparisons,
-                             ctx.seeds, run_dir, run_dir / "report.md", outcome.figures, wall,
-                             hardware(dev), command)
-    env = environment(dev)
-    (run_dir / "env.json").write_text(json.dumps(env, indent=2) + "\n")
-    (run_dir / "result.json").write_text(json.dumps(_result_json(result, outcome, env), indent=2) + "\n")
-    from .report import write_report
+    run_dir = _new_run_dir(Path(out) / claim.id, preset)
+    with run_lock(run_dir):  # the run folder is this run's alone
+        ctx = RunContext(claim, preset, cfg, tuple(range(n_seeds)), str(dev),
+                         str(data_root) if data_root else None, run_dir, progress)
+        command = _command(claim.id, preset, seeds, device, out, overrides)
+        (run_dir / "config.json").write_text(json.dumps(
+            {"claim": claim.id, "preset": preset, "seeds": list(ctx.seeds), "device": str(dev),
+             "config": to_dict(cfg), "command": command}, indent=2) + "\n")
+        t0 = time.perf_counter()
+        outcome = claim.experiment(ctx)
+        wall = time.perf_counter() - t0
+        verdict = claim.verdict(outcome, cfg)
+        comparisons = [Comparison(t.label or t.metric, t.metric, t.value, outcome.values.get(t.metric),
+                                  outcome.std.get(t.metric), t.source, t.tolerance, t.unit)
+                       for t in claim.targets if t.metric in outcome.values]
+        result = ReproduceResult(claim.id, preset, verdict, outcome.values, outcome.std, comparisons,
+                                 ctx.seeds, run_dir, run_dir / "report.md", outcome.figures, wall,
+                                 hardware(dev), command)
+        env = environment(dev)
+        (run_dir / "env.json").write_text(json.dumps(env, indent=2) + "\n")
+        (run_dir / "result.json").write_text(json.dumps(_result_json(result, outcome, env), indent=2) + "\n")
+        from .report import write_report
 
-    write_report(result, claim, outcome, cfg, env)
-    return result
+        write_report(result, claim, outcome, cfg, env)
+        return result
+
+
+def _new_run_dir(parent: Path, preset: str) -> Path:
+    """``parent/<preset>-<UTC time>``, made here and nowhere else (``-2``, ``-3``... within one second)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        run_dir = parent / (f"{preset}-{stamp}" + (f"-{n}" if n > 1 else ""))
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            continue
+    raise UserError(f"cannot make a new run folder under {parent}: too many runs started this second")
 
 
 def _command(claim_id: str, preset: str, seeds: int | None, device: str, out: str | Path,

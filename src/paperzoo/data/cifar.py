@@ -11,7 +11,8 @@ https://www.cs.toronto.edu/~kriz/cifar.html), in both official formats:
   CIFAR-10 ``<label byte><3072 pixel bytes>``, CIFAR-100 ``<coarse byte><fine byte><3072 bytes>``.
 
 Either format is read straight from the official ``.tar.gz`` (one streaming pass, nothing
-extracted) or from the folder it extracts to.
+extracted) or from the folder it extracts to. A batch file larger than its variant allows
+(:func:`max_batch_bytes`) is refused before it is read whole.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class CifarFiles:
         splits: split -> batch file names inside `folder`.
         labels: label type (``"fine"``, ``"coarse"``) -> pickle key (python) or byte offset
             within a record (binary).
+        batch_images: split -> the most images one of its batch files holds.
         label_bytes: binary format only: label bytes before each image's 3072 bytes.
     """
 
@@ -52,24 +54,39 @@ class CifarFiles:
     folder: str
     splits: Mapping[str, tuple[str, ...]]
     labels: Mapping[str, str | int]
+    batch_images: Mapping[str, int]
     label_bytes: int = 0
 
 
 _CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+_CIFAR10_BATCH = {"train": 10_000, "test": 10_000}
+_CIFAR100_BATCH = {"train": 50_000, "test": 10_000}
 
 CIFAR10_PYTHON = CifarFiles(
     "CIFAR-10 (official python batches)", "python", "cifar-10-python.tar.gz", "cifar-10-batches-py",
-    {"train": _CIFAR10_TRAIN, "test": ("test_batch",)}, {"fine": "labels"})
+    {"train": _CIFAR10_TRAIN, "test": ("test_batch",)}, {"fine": "labels"}, _CIFAR10_BATCH)
 CIFAR10_BINARY = CifarFiles(
     "CIFAR-10 (official binary batches)", "binary", "cifar-10-binary.tar.gz", "cifar-10-batches-bin",
     {"train": tuple(f"{b}.bin" for b in _CIFAR10_TRAIN), "test": ("test_batch.bin",)}, {"fine": 0},
-    label_bytes=1)
+    _CIFAR10_BATCH, label_bytes=1)
 CIFAR100_PYTHON = CifarFiles(
     "CIFAR-100 (official python batches)", "python", "cifar-100-python.tar.gz", "cifar-100-python",
-    {"train": ("train",), "test": ("test",)}, {"fine": "fine_labels", "coarse": "coarse_labels"})
+    {"train": ("train",), "test": ("test",)}, {"fine": "fine_labels", "coarse": "coarse_labels"},
+    _CIFAR100_BATCH)
 CIFAR100_BINARY = CifarFiles(
     "CIFAR-100 (official binary batches)", "binary", "cifar-100-binary.tar.gz", "cifar-100-binary",
-    {"train": ("train.bin",), "test": ("test.bin",)}, {"fine": 1, "coarse": 0}, label_bytes=2)
+    {"train": ("train.bin",), "test": ("test.bin",)}, {"fine": 1, "coarse": 0}, _CIFAR100_BATCH,
+    label_bytes=2)
+
+
+def max_batch_bytes(files: CifarFiles, split: str) -> int:
+    """The most bytes one batch file of `split` may hold: exactly its records for the binary
+    format; for a python pickle twice its pixel bytes (labels, file names and pickle framing add
+    about 1%: the official CIFAR-10 batches are 31.0 MB for 30.7 MB of pixels)."""
+    images = files.batch_images[split]
+    if files.fmt == "binary":
+        return images * (files.label_bytes + IMAGE_BYTES)
+    return 2 * images * IMAGE_BYTES
 
 
 def _numpy_reconstruct() -> Any:
@@ -179,7 +196,8 @@ def read_cifar(location: Path, files: CifarFiles, split: str, *, num_classes: in
         ``(images, labels)``: uint8 (N, 3, 32, 32) and int64 (N,) arrays, in file order.
     """
     relpaths = [f"{files.folder}/{name}" for name in files.splits[split]]
-    raws = read_members(location, relpaths)
+    raws = read_members(location, relpaths, max_batch_bytes(files, split),
+                        f"the most a {files.title} {split} batch may hold")
     parts = []
     for rel in relpaths:
         where = display(location, rel)

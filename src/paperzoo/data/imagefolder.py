@@ -7,10 +7,17 @@ Two ways to use an :class:`ImageFolder`:
 * ``folder.to_arrays(name, source)`` decodes every image of a small set (CIFAR-size) into one
   uint8 :class:`~paperzoo.data.arrays.ImageArrays`, cached as ``.npy`` files in
   :func:`~paperzoo.data.root.cache_dir`, so the decoding (about 10 s for the 60k CIFAR-10
-  JPEGs on two cores) happens once per archive.
+  JPEGs on two cores) happens once per archive. Images must share one size, or
+  ``to_arrays(..., size=(h, w))`` resizes each as it is decoded; memory holds the result and
+  one decoded image, never the largest image times the count.
 * As a :class:`torch.utils.data.Dataset` for large sets such as ImageNet:
   ``folder[i]`` is ``(PIL RGB image, label)``, or ``(transform(image), label)``; read it through
   a normal DataLoader (see :func:`paperzoo.data.loader.folder_loader`).
+
+An image with more pixels than PIL's ``Image.MAX_IMAGE_PIXELS`` (a decompression bomb: a small
+file that decodes to gigabytes) is refused from its header, and an archive member larger than
+:data:`MAX_IMAGE_BYTES` is refused unread. Every such failure is a one-line DataError naming the
+archive and member (or the file).
 """
 
 from __future__ import annotations
@@ -21,17 +28,25 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
-from ._io import REDOWNLOAD, MissingDataError, atomic_write, iter_tar_files, open_decompressed, read_tar_member
+from ._io import (
+    REDOWNLOAD,
+    MissingDataError,
+    atomic_write,
+    iter_tar_files,
+    open_decompressed,
+    read_tar_member,
+    too_large,
+)
 from .arrays import ImageArrays
 from .root import cache_dir
 
@@ -40,6 +55,14 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", "
 
 #: Bump when the cached arrays' layout changes, to ignore older cache files.
 CACHE_VERSION = 1
+
+#: Largest encoded image read from an archive, above any real photo (an uncompressed 16-bit RGBA
+#: TIFF at PIL's 89-megapixel ``MAX_IMAGE_PIXELS`` is 716 MB): a member declaring more is refused.
+MAX_IMAGE_BYTES = 1 << 30
+_IMAGE_BOUND = "the most an image file may hold"
+
+#: What PIL raises for bytes that are not a complete image it can decode.
+_PIL_ERRORS = (OSError, EOFError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
 @dataclass(frozen=True)
@@ -62,15 +85,41 @@ class _Entry:
     size: int = -1
 
 
-def decode_image(raw: bytes, where: str) -> Image.Image:
-    """Decode encoded image bytes to an RGB PIL image; DataError naming `where` if they are not
-    a complete image in a format PIL reads."""
+def open_image(raw: bytes, where: str) -> Image.Image:
+    """`raw` opened by PIL, which reads only the header (size, mode), not the pixels; DataError
+    naming `where` if it is not an image PIL reads, or has more pixels than PIL's
+    ``Image.MAX_IMAGE_PIXELS`` (a decompression bomb, or a damaged header)."""
     try:
-        with Image.open(io.BytesIO(raw)) as image:
-            return image.convert("RGB")
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"{where}: cannot decode image ({e}); the file is corrupted, replace or "
-                        f"delete it") from e
+        image = Image.open(io.BytesIO(raw))
+    except _PIL_ERRORS as e:
+        raise _undecodable(where, e) from e
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and image.width * image.height > limit:
+        image.close()
+        raise DataError(f"{where}: image is {image.width}x{image.height}, more than PIL's limit of {limit:,} "
+                        f"pixels (Image.MAX_IMAGE_PIXELS); the file is corrupted or a decompression bomb, "
+                        f"replace or delete it")
+    return image
+
+
+def decode_image(raw: bytes, where: str, size: tuple[int, int] | None = None) -> Image.Image:
+    """Decode encoded image bytes to an RGB PIL image, resized (bilinear, aspect ratio not kept) to
+    `size` = (height, width) if given; DataError naming `where` if they are not a complete image
+    in a format PIL reads (see :func:`open_image`)."""
+    with open_image(raw, where) as image:
+        try:
+            rgb = image.convert("RGB")
+        except _PIL_ERRORS as e:
+            raise _undecodable(where, e) from e
+    if size is not None and rgb.size != (size[1], size[0]):
+        rgb = rgb.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return rgb
+
+
+def _undecodable(where: str, e: Exception) -> DataError:
+    # PIL names an unidentified in-memory file by its repr (<_io.BytesIO object at 0x...>): say what it means
+    reason = "not an image in a format PIL reads" if isinstance(e, UnidentifiedImageError) else str(e)
+    return DataError(f"{where}: cannot decode image ({reason}); the file is corrupted, replace or delete it")
 
 
 class ImageFolder(torch.utils.data.Dataset):
@@ -158,7 +207,7 @@ class ImageFolder(torch.utils.data.Dataset):
         for info, tar in iter_tar_files(self.path):
             cls = self._class_of(info.name)
             if cls is not None:
-                raw = read_tar_member(tar, info, self.path) if keep_bytes else None
+                raw = read_tar_member(tar, info, self.path, MAX_IMAGE_BYTES, _IMAGE_BOUND) if keep_bytes else None
                 yield _Entry(cls, info.name, info.offset_data, info.size), raw
 
     def _set_index(self, entries: list[_Entry]) -> None:
@@ -178,6 +227,9 @@ class ImageFolder(torch.utils.data.Dataset):
 
     def read_bytes(self, sample: Sample) -> bytes:
         """The encoded bytes of `sample`."""
+        if not self._is_dir and sample.size > MAX_IMAGE_BYTES:
+            raise too_large(self.where(sample), f"declares {sample.size:,} bytes, more than {MAX_IMAGE_BYTES:,}",
+                            _IMAGE_BOUND)
         try:
             if self._is_dir:
                 return (self.path / sample.key).read_bytes()
@@ -217,18 +269,23 @@ class ImageFolder(torch.utils.data.Dataset):
 
     # --- whole-set decoding -----------------------------------------------------------------
 
-    def to_arrays(self, name: str, source: str | None = None, *, cache: bool = True) -> ImageArrays:
-        """Decode every image into an :class:`ImageArrays` (all images must share one size).
+    def to_arrays(self, name: str, source: str | None = None, *, size: tuple[int, int] | None = None,
+                  cache: bool = True) -> ImageArrays:
+        """Decode every image into an :class:`ImageArrays`. All images must share one size, or pass
+        `size` = (height, width) to resize each (bilinear, aspect ratio not kept) as it is decoded.
+        The result is allocated at its final size and filled one image at a time; an image of
+        another size is found from the headers before anything is decoded.
 
         With `cache`, the decoded arrays are kept in :func:`cache_dir` under a key made of the
-        folder's absolute path, split and size/mtime (of the archive, or of every image file of
-        a directory); a stale or corrupted cache file is ignored and rebuilt.
+        folder's absolute path, split, `size` and size/mtime (of the archive, or of every image file
+        of a directory); a stale or corrupted cache file is ignored and rebuilt.
         """
         source = source or f"ImageFolder {self.path}" + (f" [{self.split}]" if self.split else "")
-        stem = self._cache_stem() if cache else None
+        size = None if size is None else (int(size[0]), int(size[1]))
+        stem = self._cache_stem(size) if cache else None
         cached = _cache_load(stem) if stem else None
         if cached is None:
-            images, labels = self._decode_all()
+            images, labels = self._decode_all(size)
             if stem:
                 _cache_store(stem, images, labels, self.classes)
             classes = self.classes
@@ -236,35 +293,44 @@ class ImageFolder(torch.utils.data.Dataset):
             images, labels, classes = cached
         return ImageArrays(torch.from_numpy(images), torch.from_numpy(labels), classes, name, source)
 
-    def _decode_all(self) -> tuple[np.ndarray, np.ndarray]:
+    def _decode_all(self, size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 (N, 3, H, W) images (H, W = `size`, else the images' common size) and labels."""
+        read = self._reader()
+        height, width = size or self._common_size(read)
+        out = np.empty((len(self.samples), 3, height, width), dtype=np.uint8)
+        for i, sample in enumerate(self.samples):
+            out[i] = np.asarray(decode_image(read(sample), self.where(sample), (height, width))).transpose(2, 0, 1)
+        return out, np.array([s.label for s in self.samples], dtype=np.int64)
+
+    def _reader(self) -> Callable[[Sample], bytes]:
+        """What reads a sample's encoded bytes: the folder's file, or for an archive its bytes from
+        one sequential pass (never seek in a compressed stream), which also rebuilds the index."""
         if self._is_dir:
-            pairs: Iterable[tuple[Sample, bytes]] = ((s, self.read_bytes(s)) for s in self.samples)
-        else:  # one sequential pass: never seek in a compressed stream
-            entries, blobs = [], {}
-            for entry, raw in self._scan_archive(True):
-                entries.append(entry)
-                blobs[entry.key] = raw
-            self._set_index(entries)
-            pairs = ((s, blobs.pop(s.key)) for s in self.samples)
-        return self._stack(pairs)
+            return self.read_bytes
+        entries, blobs = [], {}
+        for entry, raw in self._scan_archive(True):
+            entries.append(entry)
+            blobs[entry.key] = raw
+        self._set_index(entries)
+        return lambda sample: blobs[sample.key]
 
-    def _stack(self, pairs: Iterable[tuple[Sample, bytes]]) -> tuple[np.ndarray, np.ndarray]:
-        """Decode into one uint8 (N, 3, H, W) array; DataError if sizes differ."""
-        out: np.ndarray | None = None
-        for i, (sample, raw) in enumerate(pairs):
-            pixels = np.asarray(decode_image(raw, self.where(sample)))
-            if out is None:
-                out = np.empty((len(self.samples), *pixels.shape), dtype=np.uint8)
-            elif pixels.shape != out.shape[1:]:
-                raise DataError(f"{self.where(sample)}: image is {pixels.shape[1]}x{pixels.shape[0]} but "
-                                f"earlier ones are {out.shape[2]}x{out.shape[1]}; to_arrays needs one size: "
-                                f"use the folder as a Dataset with a resize/crop transform instead")
-            out[i] = pixels
-        assert out is not None
-        labels = np.array([s.label for s in self.samples], dtype=np.int64)
-        return np.ascontiguousarray(out.transpose(0, 3, 1, 2)), labels
+    def _common_size(self, read: Callable[[Sample], bytes]) -> tuple[int, int]:
+        """The (height, width) all images share, from their headers alone; DataError naming the
+        first image of another size."""
+        first: tuple[int, int] | None = None
+        for sample in self.samples:
+            with open_image(read(sample), self.where(sample)) as image:
+                shape = (image.height, image.width)
+            if first is None:
+                first = shape
+            elif shape != first:
+                raise DataError(f"{self.where(sample)}: image is {shape[1]}x{shape[0]} but earlier ones are "
+                                f"{first[1]}x{first[0]}; to_arrays needs one size: pass size=(height, width) to "
+                                f"resize them, or use the folder as a Dataset with a resize/crop transform")
+        assert first is not None  # _set_index refuses an empty folder
+        return first
 
-    def _cache_stem(self) -> Path | None:
+    def _cache_stem(self, size: tuple[int, int] | None = None) -> Path | None:
         """The cache files' common path prefix, which encodes the folder's identity."""
         if self._is_dir:
             digest = hashlib.sha256()
@@ -276,6 +342,8 @@ class ImageFolder(torch.utils.data.Dataset):
             st = self.path.stat()
             content = f"{st.st_size}:{st.st_mtime_ns}"
         key = f"v{CACHE_VERSION}\0{self.path.resolve()}\0{self.split}\0{content}"
+        if size is not None:  # the key of unresized arrays is unchanged, so their caches stay valid
+            key += f"\0{size[0]}x{size[1]}"
         try:
             folder = cache_dir()
         except OSError as e:

@@ -28,6 +28,10 @@ from .root import data_root
 __all__ = ["SENTENCE_SETS", "LabelledSentences", "Vocabulary", "length_mask", "load_sentences", "pad_batch",
            "read_sentences"]
 
+#: Largest sentence file read (plain or decompressed), so a damaged or hostile ``.gz`` fails before
+#: it fills memory: 200 times the largest of Kim's sets (Subj, 1.3 MB).
+MAX_SENTENCE_BYTES = 256 << 20
+
 PAD, UNK = "<pad>", "<unk>"
 
 #: Sets with fixed splits, under ``<data root>/sentence-classification/``: name -> split -> file.
@@ -60,7 +64,7 @@ def read_sentences(path: str | Path) -> LabelledSentences:
     or without words raises :class:`~paperzoo.errors.DataError` naming the file and line."""
     path = Path(path)
     try:
-        text = read_decompressed(path).decode("utf-8")
+        text = read_decompressed(path, MAX_SENTENCE_BYTES, "the most a sentence file may hold").decode("utf-8")
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 text ({e})") from e
     labels, tokens = [], []

@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,7 @@ from typing import Any
 import torch
 
 from ..errors import DataError, UserError, unknown_name
-from ._io import REDOWNLOAD, MissingDataError, read_decompressed
+from ._io import REDOWNLOAD, MissingDataError, read_decompressed, read_zip_member
 from .root import data_root
 
 __all__ = [
@@ -133,6 +132,12 @@ _TATOEBA_FILES = (TextFile("fra-eng.zip", ("http://d2l-data.s3-accelerate.amazon
                            ("sha1", "94646ad1522d915e7b0f9296181140edcf86a4f5")),)
 TATOEBA_MEMBER = "fra-eng/fra.txt"
 
+#: Largest text each reader accepts, so a damaged or hostile file fails before it fills memory:
+#: 15 times the largest official Multi30k file (train.fr, 2.1 MB) and 11 times Tatoeba's fra.txt
+#: (11.7 MB in the 2019 release; newer releases, which add an attribution column, are larger).
+MAX_MULTI30K_BYTES = 32 << 20
+MAX_TATOEBA_BYTES = 128 << 20
+
 CORPORA: dict[str, TextCorpus] = {c.name: c for c in (
     TextCorpus("multi30k", "Multi30k task 1", "multi30k/task1/raw", "https://github.com/multi30k/dataset",
                _MULTI30K_FILES),
@@ -218,7 +223,7 @@ def read_multi30k(split: str, lang: str, root: str | os.PathLike | None = None) 
                            f"Languages: {', '.join(MULTI30K_LANGUAGES)}.")
     path = data_root(root) / CORPORA["multi30k"].folder / f"{split}.{lang}.gz"
     try:
-        raw = read_decompressed(path)
+        raw = read_decompressed(path, MAX_MULTI30K_BYTES, "the most a Multi30k file may hold")
     except MissingDataError as e:
         raise MissingDataError(f"{e}; run `paperzoo.data.text.download_corpus('multi30k')` with a network, "
                                f"or place the official files in {path.parent}") from None
@@ -243,14 +248,7 @@ def read_tatoeba(root: str | os.PathLike | None = None) -> list[tuple[str, str]]
     if not path.is_file():
         raise MissingDataError(f"{path}: file not found; run `paperzoo.data.text.download_corpus('tatoeba')` "
                                f"with a network, or place fra-eng.zip (manythings.org/anki) there")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            raw = archive.read(TATOEBA_MEMBER)
-    except KeyError:
-        raise DataError(f"{path}: archive lacks {TATOEBA_MEMBER}; it is not the fra-eng archive; "
-                        f"{REDOWNLOAD}") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as e:
-        raise DataError(f"{path}: truncated or corrupted zip archive ({e}); {REDOWNLOAD}") from e
+    raw = read_zip_member(path, TATOEBA_MEMBER, MAX_TATOEBA_BYTES, "the most a Tatoeba file may hold")
     pairs = []
     for number, line in enumerate(_decode_lines(raw, f"{path}:{TATOEBA_MEMBER}"), start=1):
         fields = line.split("\t")

@@ -1,4 +1,4 @@
-"""Checkpoints that load without executing code, written atomically.
+"""Checkpoints that load without executing code, written atomically and verified on load.
 
 A checkpoint is a folder ``step-00001234/`` holding
 
@@ -7,19 +7,26 @@ A checkpoint is a folder ``step-00001234/`` holding
   rebuild the model from the file alone;
 * ``state.safetensors``: everything else needed to resume (optimizer state, step, RNG states,
   data-loader state) as a tree of plain values and tensors: tensors are stored as safetensors
-  entries and the tree's shape as JSON in the metadata. No pickle anywhere.
+  entries and the tree's shape as JSON in the metadata. No pickle anywhere;
+* ``checksums.json``: the SHA-256 of the two files, checked on every load, so flipped bytes
+  inside the tensor data are found rather than resumed from.
 
 Each folder is written under a temporary name and renamed into place, and the ``latest`` file
 that names the newest folder is replaced atomically too, so a crash while saving leaves the
-previous checkpoint intact and found.
+previous checkpoint intact and found. Loading takes the newest checkpoint that verifies and says
+so in one line when it had to pass over a damaged one. No tensor that is not finite is ever
+written: a run that diverged keeps its last good checkpoints.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +34,15 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from ..errors import DataError
+from ..errors import DataError, TrainingDiverged, note
 
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "state.safetensors"
+CHECKSUMS = "checksums.json"
 LATEST = "latest"
 _META_KEY = "paperzoo"
+_MAX_DEPTH = 64          # nesting of a stored tree (an optimizer state is 4 deep)
+_STEP_DIR = re.compile(r"step-(\d{8,})")
 
 
 # --- a tree of plain values and tensors <-> (JSON skeleton, flat tensor dict) -------------------
@@ -58,19 +68,47 @@ def flatten_tree(obj: Any) -> tuple[Any, dict[str, torch.Tensor]]:
     return enc(obj), tensors
 
 
-def unflatten_tree(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
-    def dec(o: Any) -> Any:
-        if isinstance(o, list):
-            return [dec(v) for v in o]
-        if isinstance(o, dict):
-            if "__tensor__" in o:
-                return tensors[o["__tensor__"]]
-            if "__tuple__" in o:
-                return tuple(dec(v) for v in o["__tuple__"])
-            return {dec(k): dec(v) for k, v in o["__dict__"]}
-        return o
+def unflatten_tree(skeleton: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
+    """The tree :func:`flatten_tree` encoded. A skeleton of any other shape (a damaged or crafted
+    file) raises ``ValueError`` naming what is wrong, never ``TypeError``/``KeyError``/recursion."""
 
-    return dec(skeleton)
+    def dec(o: Any, depth: int) -> Any:
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"nested more than {_MAX_DEPTH} levels deep")
+        if isinstance(o, list):
+            return [dec(v, depth + 1) for v in o]
+        if isinstance(o, dict):
+            if len(o) != 1:
+                raise ValueError(f"a node with keys {sorted(o)[:4]}")
+            kind, body = next(iter(o.items()))
+            if kind == "__tensor__" and isinstance(body, str):
+                if body not in tensors:
+                    raise ValueError(f"a reference to a missing tensor {body!r}")
+                return tensors[body]
+            if kind == "__tuple__" and isinstance(body, list):
+                return tuple(dec(v, depth + 1) for v in body)
+            if kind == "__dict__" and isinstance(body, list):
+                out = {}
+                for item in body:
+                    if not (isinstance(item, list) and len(item) == 2):
+                        raise ValueError("a dict entry that is not a [key, value] pair")
+                    key = dec(item[0], depth + 1)
+                    if not _hashable(key):
+                        raise ValueError(f"a dict key of type {type(key).__name__}")
+                    out[key] = dec(item[1], depth + 1)
+                return out
+            raise ValueError(f"a node of kind {kind!r}")
+        if o is None or isinstance(o, (bool, int, float, str)):
+            return o
+        raise ValueError(f"a value of type {type(o).__name__}")
+
+    return dec(skeleton, 0)
+
+
+def _hashable(key: Any) -> bool:
+    if isinstance(key, tuple):
+        return all(_hashable(k) for k in key)
+    return key is None or isinstance(key, (bool, int, float, str))
 
 
 def save_tree(path: Path, obj: Any) -> None:
@@ -83,45 +121,85 @@ def load_tree(path: Path) -> Any:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
+        if _META_KEY not in meta:
+            raise ValueError("no paperzoo metadata")
         return unflatten_tree(json.loads(meta[_META_KEY]), tensors)
-    except (OSError, SafetensorError, KeyError, json.JSONDecodeError, ValueError) as e:
-        raise DataError(f"cannot read checkpoint state {path}: {e}; "
+    except (OSError, SafetensorError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e).splitlines()[0]
+        raise DataError(f"cannot read checkpoint state {path}: {reason}; "
                         "the file is damaged or not a paperzoo checkpoint") from None
 
 
 # --- model files --------------------------------------------------------------------------------
 
+def nonfinite(tensors: Mapping[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding a NaN or an infinity."""
+    return [k for k, t in tensors.items()
+            if t.is_floating_point() and t.numel() and not bool(torch.isfinite(t).all())]
+
+
+def _refuse_nonfinite(tensors: Mapping[str, torch.Tensor], what: str) -> None:
+    bad = nonfinite(tensors)
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise TrainingDiverged(f"not writing {what}: {len(bad)} of {len(tensors)} tensors are not finite ({shown})")
+
+
 def save_model(path: Path, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Write weights and their description; refuses weights that are not finite."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    _refuse_nonfinite(tensors, str(path))
     save_file(tensors, str(path), metadata={_META_KEY: json.dumps(meta)})
 
 
 def load_model_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Weights and description from a ``model.safetensors`` (or a checkpoint folder holding one)."""
+    """Weights and description from a ``model.safetensors``, a checkpoint folder, or a run or
+    ``checkpoints`` folder (its newest checkpoint that verifies)."""
     path = Path(path)
     if path.is_dir():
-        path = resolve_checkpoint(path) / MODEL_FILE
+        for folder, error in _candidates(path):
+            if error is None:
+                return _read_model(folder / MODEL_FILE)
+        raise _none_verify(path)
     if not path.exists():
         raise DataError(f"no checkpoint at {path}")
+    if path.name == MODEL_FILE:
+        _verify(path.parent, MODEL_FILE)
+    return _read_model(path)
+
+
+def _read_model(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get(_META_KEY, "{}"))
+        if not isinstance(meta, dict):
+            raise ValueError("its description is not a JSON object")
         return load_file(str(path)), meta
-    except (OSError, SafetensorError, json.JSONDecodeError) as e:
-        raise DataError(f"cannot read {path}: {e}; the file is damaged or not a safetensors checkpoint") from None
+    except (OSError, SafetensorError, ValueError, RecursionError) as e:
+        raise DataError(f"cannot read {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
+                        "the file is damaged or not a safetensors checkpoint") from None
 
 
 # --- checkpoint folders ---------------------------------------------------------------------------
 
 def save_checkpoint(directory: Path, step: int, model_state: dict[str, torch.Tensor],
                     model_meta: dict[str, Any], train_state: dict[str, Any], *, keep: int = 2) -> Path:
-    """Write ``directory/step-<step>/`` atomically, point ``latest`` at it, prune old ones."""
+    """Write ``directory/step-<step>/`` atomically, point ``latest`` at it, prune old ones.
+
+    Raises :class:`TrainingDiverged` and writes nothing when a weight or a tensor of the training
+    state (optimizer moments, BN statistics) is not finite, so pruning, which keeps the newest
+    ``keep`` folders, never removes the last good checkpoint for a bad one.
+    """
+    _refuse_nonfinite({k: v.detach() for k, v in model_state.items()}, f"checkpoint of step {step}")
+    _refuse_nonfinite(flatten_tree(train_state)[1], f"checkpoint of step {step} (its training state)")
     directory.mkdir(parents=True, exist_ok=True)
     name = f"step-{step:08d}"
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
     try:
         save_model(tmp / MODEL_FILE, model_state, model_meta)
         save_tree(tmp / STATE_FILE, train_state)
+        sums = {f: _sha256(tmp / f) for f in (MODEL_FILE, STATE_FILE)}
+        (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=1) + "\n")
         for f in tmp.iterdir():
             _fsync(f)
         final = directory / name
@@ -131,48 +209,164 @@ def save_checkpoint(directory: Path, step: int, model_state: dict[str, torch.Ten
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _write_atomic(directory / LATEST, name)
+    write_text_atomic(directory / LATEST, name)
     if keep > 0:
-        for old in sorted(_complete(directory))[:-keep]:
+        for old in _complete(directory)[keep:]:
             shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def clean_leftovers(run_dir: Path) -> list[Path]:
+    """Remove what killed writes leave in a run folder: temporary ``.step-*`` folders and
+    ``.latest-*`` files under ``checkpoints/``, a half-written best model, a half-rewritten
+    ``metrics.jsonl``. Call it only while holding the run folder's lock (a live writer's
+    temporaries look the same)."""
+    patterns = {run_dir / "checkpoints": (".step-", f".{LATEST}-"), run_dir / "best": (f".{MODEL_FILE}",),
+                run_dir: (".metrics.jsonl-",)}
+    removed = []
+    for directory, prefixes in patterns.items():
+        if directory.is_dir():
+            removed += [p for p in directory.iterdir() if p.name.startswith(prefixes)]
+    for p in removed:
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    return removed
+
+
+def has_checkpoint(path: Path) -> bool:
+    """Whether ``path`` (a run, ``checkpoints`` or checkpoint folder) holds a complete checkpoint."""
+    return next(_folders(path), None) is not None
+
+
 def resolve_checkpoint(path: Path) -> Path:
-    """A checkpoint folder: ``path`` itself, or the newest one under ``path`` (or ``path/checkpoints``)."""
-    if (path / MODEL_FILE).exists():
-        return path
-    for directory in (path, path / "checkpoints"):
-        latest = directory / LATEST
-        if latest.exists():
-            candidate = directory / latest.read_text().strip()
-            if (candidate / MODEL_FILE).exists() and (candidate / STATE_FILE).exists():
-                return candidate
-        complete = sorted(_complete(directory)) if directory.is_dir() else []
-        if complete:
-            return complete[-1]
+    """A checkpoint folder: ``path`` itself, or the newest complete one under ``path`` (or
+    ``path/checkpoints``); the folder ``latest`` names comes first when it is complete."""
+    for folder in _folders(path):
+        return folder
     raise DataError(f"no checkpoint under {path}; train first or pass a checkpoint folder or model.safetensors")
 
 
-def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
-    """(weights, model description, training state) of the checkpoint at or under ``path``."""
-    folder = resolve_checkpoint(path)
-    weights, meta = load_model_file(folder / MODEL_FILE)
-    return weights, meta, load_tree(folder / STATE_FILE)
+def load_checkpoint(path: Path, *, validate: Callable[[Any], None] | None = None,
+                    ) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
+    """(weights, model description, training state) of :func:`good_checkpoint`."""
+    return good_checkpoint(path, validate=validate)[1:]
+
+
+def good_checkpoint(path: Path, *, validate: Callable[[Any], None] | None = None,
+                    ) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
+    """(folder, weights, model description, training state) of the newest checkpoint at or under
+    ``path`` that verifies: checksums match, both files read, and ``validate(state)`` (which
+    raises ``ValueError`` for a state of the wrong shape) passes. Passing over a damaged
+    checkpoint is said in one line."""
+    skipped: list[tuple[Path, str]] = []
+    for folder, error in _candidates(path):
+        try:
+            if error is not None:
+                raise DataError(error)
+            weights, meta = _read_model(folder / MODEL_FILE)
+            state = load_tree(folder / STATE_FILE)
+            if validate is not None:
+                try:
+                    validate(state)
+                except ValueError as e:
+                    raise DataError(f"{folder / STATE_FILE} is not a training state of this loop: {e}") from None
+        except DataError as e:
+            skipped.append((folder, str(e)))
+            continue
+        if skipped:
+            names = ", ".join(f.name for f, _ in skipped)
+            note(f"passed over damaged checkpoint {names} ({skipped[0][1]}); using {folder}, "
+                 "the newest one that verifies")
+        return folder, weights, meta, state
+    if skipped:
+        raise DataError(f"no checkpoint under {path} verifies; the newest, {skipped[0][0]}: {skipped[0][1]}")
+    raise DataError(f"no checkpoint under {path}; train first or pass a checkpoint folder or model.safetensors")
+
+
+def _folders(path: Path):
+    """Complete checkpoint folders at or under ``path``, the one to try first first."""
+    if (path / MODEL_FILE).exists():
+        yield path
+        return
+    for directory in (path, path / "checkpoints"):
+        if not directory.is_dir():
+            continue
+        complete = _complete(directory)
+        latest = directory / LATEST
+        named = directory / latest.read_text().strip() if latest.is_file() else None
+        if named in complete:   # normally the newest; first in any case
+            complete.remove(named)
+            complete.insert(0, named)
+        if complete:
+            yield from complete
+            return
+
+
+def _candidates(path: Path):
+    """(folder, why it does not verify or None) for each complete checkpoint, newest first."""
+    for folder in _folders(path):
+        yield folder, _verify_error(folder)
+
+
+def _none_verify(path: Path) -> DataError:
+    found = list(_candidates(path))
+    if not found:
+        return DataError(f"no checkpoint under {path}; train first or pass a checkpoint folder or model.safetensors")
+    return DataError(f"no checkpoint under {path} verifies; the newest, {found[0][0]}: {found[0][1]}")
+
+
+def _verify(folder: Path, *files: str) -> None:
+    error = _verify_error(folder, files or (MODEL_FILE, STATE_FILE))
+    if error:
+        raise DataError(error)
+
+
+def _verify_error(folder: Path, files: tuple[str, ...] = (MODEL_FILE, STATE_FILE)) -> str | None:
+    """Why ``folder``'s files do not match their recorded SHA-256, or None when they do (or when the
+    folder predates checksums: then nothing can be checked, and reading it must find damage)."""
+    listing = folder / CHECKSUMS
+    if not listing.exists():
+        return None
+    try:
+        sums = json.loads(listing.read_text())
+        if not isinstance(sums, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError, RecursionError) as e:
+        return f"its {CHECKSUMS} is unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+    for name in files:
+        if not (folder / name).exists():
+            return f"{folder / name} is missing"
+        if sums.get(name) != _sha256(folder / name):
+            return f"{folder / name} does not match its SHA-256 in {CHECKSUMS} (the file is damaged)"
+    return None
 
 
 def _complete(directory: Path) -> list[Path]:
-    return [p for p in directory.glob("step-*")
-            if (p / MODEL_FILE).exists() and (p / STATE_FILE).exists()]
+    """Complete checkpoint folders in ``directory``, newest (highest step) first."""
+    found = [p for p in directory.glob("step-*")
+             if _STEP_DIR.fullmatch(p.name) and (p / MODEL_FILE).exists() and (p / STATE_FILE).exists()]
+    return sorted(found, key=lambda p: int(p.name[5:]), reverse=True)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a reader sees the old file or the new one, never half."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _fsync(path: Path) -> None:

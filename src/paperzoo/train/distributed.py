@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -33,13 +34,18 @@ class DistInfo:
         return self.world_size > 1
 
 
-def init_distributed(device: torch.device) -> DistInfo:
-    """Join the process group torchrun describes in the environment (no-op when not launched so)."""
+def init_distributed(device: torch.device, *, timeout: float = 600.0) -> DistInfo:
+    """Join the process group torchrun describes in the environment (no-op when not launched so).
+
+    ``timeout`` (seconds) bounds every wait on the other workers, joining included: a worker that
+    stopped or died makes the others fail within it instead of hanging for the backend's default.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo",
+                                timeout=timedelta(seconds=timeout))
     info = DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     if device.type == "cuda":
         torch.cuda.set_device(info.local_rank)
@@ -60,3 +66,19 @@ def shard(batch: tuple[torch.Tensor, ...], info: DistInfo) -> tuple[torch.Tensor
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+def all_min(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """The elementwise minimum of ``t`` over the workers (``t`` itself with one worker)."""
+    if info.enabled:
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return t
+
+
+#: How the backends word a lost peer: a timeout (a stopped worker) or a closed connection (a dead one).
+_LOST = ("timed out", "timeout", "connection closed", "connection reset", "broken pipe")
+
+
+def lost_peer(error: BaseException) -> bool:
+    """Whether a collective failed because another worker stopped answering or died."""
+    return isinstance(error, RuntimeError) and any(w in str(error).lower() for w in _LOST)

@@ -7,6 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..errors import DataError, note
+from .checkpoint import write_text_atomic
+
 
 class MetricLogger:
     """Appends ``{"step": ..., "split": ..., <metrics>}`` records to ``metrics.jsonl``.
@@ -40,11 +43,16 @@ class MetricLogger:
                 self._tb.add_scalar(f"{split}/{k}", v, step)
 
     def truncate_after(self, step: int) -> None:
-        """Drop records logged after ``step`` (they belong to the part of a run being redone)."""
+        """Drop records logged after ``step`` (they belong to the part of a run being redone).
+        The file is replaced atomically: a kill while rewriting it loses nothing."""
         if self.path is not None and self.path.exists():
-            kept = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
-            self.records = [r for r in kept if r["step"] <= step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+            self.records = [r for r in read_metrics(self.path) if r["step"] <= step]
+            write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
+
+    def load(self) -> None:
+        """Read the records already in the file (a finished run being looked at again)."""
+        if self.path is not None and self.path.exists():
+            self.records = read_metrics(self.path)
 
     def close(self) -> None:
         if self._tb is not None:
@@ -52,7 +60,30 @@ class MetricLogger:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The records of a ``metrics.jsonl``. A torn last line (a run killed while writing it) is
+    dropped with a note; any other line that is not a record is a :class:`DataError`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read {path}: {e}") from None
+    lines = text.split("\n")
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not (isinstance(record, dict) and isinstance(record.get("step"), int)
+                    and isinstance(record.get("split"), str)):
+                raise ValueError("not a metrics record")
+        except (ValueError, RecursionError):
+            if number == len(lines):   # no newline after it: the write was cut short
+                note(f"ignoring the torn last line of {path} (a run stopped while writing it)")
+                break
+            raise DataError(f"{path}, line {number}, is not a metrics record; the file is damaged") from None
+        records.append(record)
+    return records
 
 
 def _clean(v: Any) -> Any:

@@ -26,7 +26,11 @@ Choices the paper leaves open, and deviations (each also stated where it is made
 - BN uses PyTorch's defaults (momentum 0.1, eps 1e-5); the paper does not give them.
 - The ImageNet 3x3/2 max-pool uses padding 1 (torchvision's convention); the Caffe models use
   padding 0 with ceil rounding. Both give 56x56 maps from 112x112.
-- Option A appends the zero channels after the identity channels (the paper does not say where).
+- Option A puts half the zero channels before the identity channels and the rest after (the
+  paper does not say where; the notes' ``tf.pad(x, [[0,0],[0,0],[0,0],[(out-in)//2, (out-in)//2]])``
+  and the widely used public CIFAR ResNets do this, so their checkpoints load). ``"A-append"``
+  keeps the identity channels first and appends all zeros after them: the same parameter count
+  and FLOPs, but a different network for any trained weights.
 - The final FC layer keeps PyTorch's default weight init, uniform(+-1/sqrt(fan_in)), and gets a
   zero bias (as fb.resnet.torch, the Torch re-implementation the authors link); the paper does
   not say how it is initialised.
@@ -58,8 +62,10 @@ __all__ = [
     "make_shortcut",
 ]
 
-Shortcut = Literal["A", "B", "C"]
-SHORTCUTS: tuple[str, ...] = ("A", "B", "C")
+Shortcut = Literal["A", "A-append", "B", "C"]
+SHORTCUTS: tuple[str, ...] = ("A", "A-append", "B", "C")
+#: Where option A's zero channels go: half before and half after ("A"), or all after ("A-append").
+PAD_PLACEMENT = {"A": "symmetric", "A-append": "append"}
 
 #: The stems of Section 4.2 (CIFAR) and Table 1 (ImageNet): default stage widths and shortcut.
 STEMS: dict[str, dict] = {
@@ -79,22 +85,32 @@ class ZeroPadShortcut(nn.Module):
 
     "The shortcut still performs identity mapping, with extra zero entries padded for increasing
     dimensions. This option introduces no extra parameter"; across feature maps of two sizes it
-    is "performed with a stride of 2", i.e. it keeps every second row and column. The zero
-    channels are appended after the input's channels (the paper does not say where).
+    is "performed with a stride of 2", i.e. it keeps every second row and column.
+
+    The paper does not say where the zero channels go. ``placement="symmetric"`` (the default)
+    puts ``(out - in) // 2`` zero channels before the input's and the rest after, as the notes'
+    ``tf.pad`` does; ``placement="append"`` puts them all after the input's channels.
     """
 
-    def __init__(self, *, in_channels: int, out_channels: int, stride: int = 2):
+    def __init__(self, *, in_channels: int, out_channels: int, stride: int = 2,
+                 placement: Literal["symmetric", "append"] = "symmetric"):
         super().__init__()
         if out_channels < in_channels:
             raise ValueError(f"option A cannot reduce channels ({in_channels} -> {out_channels})")
+        if placement not in ("symmetric", "append"):
+            raise ValueError(f"unknown zero-channel placement {placement!r}; choose symmetric or append")
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        self.placement = placement
+        extra = out_channels - in_channels
+        self.before = extra // 2 if placement == "symmetric" else 0
+        self.after = extra - self.before
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C_in, H, W)
         x = x[:, :, :: self.stride, :: self.stride]  # (B, C_in, H/s, W/s)
-        return F.pad(x, (0, 0, 0, 0, 0, self.out_channels - self.in_channels))  # (B, C_out, H/s, W/s)
+        return F.pad(x, (0, 0, 0, 0, self.before, self.after))  # (B, C_out, H/s, W/s)
 
     def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+        return f"{self.in_channels}, {self.out_channels}, stride={self.stride}, placement={self.placement}"
 
 
 def make_shortcut(option: Shortcut, *, in_channels: int, out_channels: int,
@@ -102,9 +118,9 @@ def make_shortcut(option: Shortcut, *, in_channels: int, out_channels: int,
     """The shortcut of one residual block under option A, B or C (Section 3.3, Table 3).
 
     Returns ``None`` for a parameter-free identity (Eq. 1), :class:`ZeroPadShortcut` for option
-    A where the shape changes, and a projection ``W_s`` (Eq. 2; a 1x1 convolution with the
-    block's stride followed by BN, as the released models do) for option B where the shape
-    changes and for option C everywhere.
+    A (zeros half before and half after) or "A-append" (zeros after) where the shape changes,
+    and a projection ``W_s`` (Eq. 2; a 1x1 convolution with the block's stride followed by BN,
+    as the released models do) for option B where the shape changes and for option C everywhere.
     """
     if option not in SHORTCUTS:
         raise UserError(f"unknown shortcut option {option!r}; choose one of {', '.join(SHORTCUTS)}")
@@ -112,7 +128,8 @@ def make_shortcut(option: Shortcut, *, in_channels: int, out_channels: int,
     if option == "C" or (option == "B" and reshapes):
         return nn.Sequential(_conv(in_channels, out_channels, 1, stride), nn.BatchNorm2d(out_channels))
     if reshapes:
-        return ZeroPadShortcut(in_channels=in_channels, out_channels=out_channels, stride=stride)
+        return ZeroPadShortcut(in_channels=in_channels, out_channels=out_channels, stride=stride,
+                               placement=PAD_PLACEMENT[option])
     return None
 
 
@@ -206,7 +223,7 @@ class ResNet(nn.Module):
     subsampling is performed by convolutions with a stride of 2". Global average pooling and a
     ``num_classes``-way fully-connected layer end the network (no softmax: it returns logits).
 
-    ``shortcut`` is "A", "B" or "C" (:func:`make_shortcut`); it has no effect when
+    ``shortcut`` is "A", "A-append", "B" or "C" (:func:`make_shortcut`); it has no effect when
     ``residual=False``, since plain networks have no shortcuts. ``stride_in_3x3`` applies to
     bottleneck blocks only (:class:`Bottleneck`).
 
