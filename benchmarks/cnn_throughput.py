@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from paperzoo.data import channel_stats, load_dataset
 from paperzoo.errors import DataError
 from paperzoo.optim import OptimizerConfig, ScheduleConfig
-from paperzoo.registry import create_model
+from paperzoo.registry import create_model, model_entry
 from paperzoo.train.classification import DataConfig, train_classifier
 from paperzoo.train.env import environment, hardware
 from paperzoo.train.loop import TrainConfig
@@ -112,7 +112,7 @@ def ours(*, model_name, steps, warmup, batch_size, device, compile_mode, data_ro
                       schedule=ScheduleConfig(name="constant"), log_every=_interval(steps), device=str(device),
                       amp=True, channels_last=True, compile=compile_mode is not None,
                       compile_mode=compile_mode or "default")
-    result, _, _ = train_classifier(model_name, data, cfg, data_root=data_root)
+    result, _, _ = train_classifier(model_entry(model_name), data, cfg, data_root=data_root)
     rates = [r["samples_per_s"] for r in result.records if r["split"] == "train" and r["step"] > warmup]
     return statistics.median(rates)
 

@@ -11,9 +11,9 @@ import torch.nn as nn
 
 import paperzoo
 from paperzoo.claims import Outcome
+from paperzoo.claims.catalog import get_claim
 from paperzoo.data.imagenet import center_crop
 from paperzoo.papers.alexnet import experiments as E
-from paperzoo.registry import get_claim
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,8 +8,8 @@ import pytest
 
 import paperzoo
 from paperzoo.claims import Outcome, collect_results, summarize
+from paperzoo.claims.catalog import get_claim
 from paperzoo.claims.classification import compare, noise_margin
-from paperzoo.registry import get_claim
 
 CLAIMS = paperzoo.list_claims()
 

@@ -7,8 +7,8 @@ import pytest
 
 import paperzoo
 from paperzoo.claims import Outcome
+from paperzoo.claims.catalog import get_claim
 from paperzoo.papers.densenet import experiments as ex
-from paperzoo.registry import get_claim
 
 CIFAR = get_claim("densenet.cifar")
 EFFICIENCY = get_claim("densenet.param-efficiency")

@@ -8,9 +8,9 @@ import torch
 
 import paperzoo
 from paperzoo.claims import Outcome
+from paperzoo.claims.catalog import get_claim
 from paperzoo.papers.googlenet import experiments as ex
 from paperzoo.papers.googlenet.model import googlenet_loss
-from paperzoo.registry import get_claim
 
 FULL = ex.InceptionPreset("t")   # the 64k-iteration recipe, 10k test images
 QUICK = get_claim("inception.auxiliary").presets["quick"]

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from paperzoo.optim import OptimizerConfig, ScheduleConfig
+from paperzoo.registry import model_entry
 from paperzoo.train.checkpoint import load_checkpoint
 from paperzoo.train.classification import DataConfig, train_classifier
 from paperzoo.train.logger import read_metrics
@@ -36,7 +37,7 @@ def _timing_free(records):
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, shared_data, monkeypatch):
-    straight, model_a, _ = train_classifier("resnet8", TINY_DATA, TINY_TRAIN, run_dir=tmp_path / "a")
+    straight, model_a, _ = train_classifier(model_entry("resnet8"), TINY_DATA, TINY_TRAIN, run_dir=tmp_path / "a")
 
     # Second run: crash while computing step 11 (after the checkpoint at step 8), then resume.
     import paperzoo.train.classification as cls
@@ -52,10 +53,11 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, shared_dat
 
     monkeypatch.setattr(cls.ImageClassificationTask, "training_step", crashing)
     with pytest.raises(Interrupt):
-        train_classifier("resnet8", TINY_DATA, TINY_TRAIN, run_dir=tmp_path / "b")
+        train_classifier(model_entry("resnet8"), TINY_DATA, TINY_TRAIN, run_dir=tmp_path / "b")
     monkeypatch.setattr(cls.ImageClassificationTask, "training_step", original)
     assert load_checkpoint(tmp_path / "b")[2]["step"] == 8
-    resumed, model_b, _ = train_classifier("resnet8", TINY_DATA, TINY_TRAIN, run_dir=tmp_path / "b", resume=True)
+    resumed, model_b, _ = train_classifier(model_entry("resnet8"), TINY_DATA, TINY_TRAIN, run_dir=tmp_path / "b",
+                                           resume=True)
 
     assert _timing_free(read_metrics(tmp_path / "a" / "metrics.jsonl")) == \
         _timing_free(read_metrics(tmp_path / "b" / "metrics.jsonl"))
@@ -65,7 +67,8 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, shared_dat
 
 
 def test_run_folder_records_config_env_metrics_and_best(tmp_path, shared_data):
-    result, _, task = train_classifier("resnet8", TINY_DATA, replace(TINY_TRAIN, steps=4), run_dir=tmp_path)
+    result, _, task = train_classifier(model_entry("resnet8"), TINY_DATA, replace(TINY_TRAIN, steps=4),
+                                       run_dir=tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     env = json.loads((tmp_path / "env.json").read_text())
     assert config["model"] == "resnet8" and config["train"]["steps"] == 4

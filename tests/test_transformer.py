@@ -19,7 +19,6 @@ from paperzoo.papers.transformer.model import (
     MultiHeadAttention,
     PositionalEncoding,
     Transformer,
-    average_checkpoints,
     causal_mask,
     label_smoothed_cross_entropy,
     scaled_dot_product_attention,
@@ -27,7 +26,7 @@ from paperzoo.papers.transformer.model import (
     transformer_big,
     transformer_tiny,
 )
-from paperzoo.train.checkpoint import save_checkpoint
+from paperzoo.train.checkpoint import average_checkpoints, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -13,10 +13,10 @@ from tolerances import assert_close
 
 import paperzoo
 from paperzoo.claims import Outcome
+from paperzoo.claims.catalog import get_claim
 from paperzoo.data.text import random_pairs
 from paperzoo.papers.transformer import analysis as an
 from paperzoo.papers.transformer.model import MultiHeadAttention, Transformer
-from paperzoo.registry import get_claim
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]

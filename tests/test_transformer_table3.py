@@ -4,10 +4,10 @@ parameter counts against Table 3's, and the verdict rules on constructed outcome
 import pytest
 
 from paperzoo.claims import Outcome
+from paperzoo.claims.catalog import get_claim
 from paperzoo.papers.transformer import table3 as t3
 from paperzoo.papers.transformer.experiments import TransformerSize
 from paperzoo.papers.transformer.model import Transformer, transformer_base
-from paperzoo.registry import get_claim
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -15,21 +15,20 @@ from paperzoo.claims import Outcome
 from paperzoo.cli import main
 from paperzoo.data.text import collate_pairs, encode_pairs, multi30k_pairs, save_tokenizer, train_bpe
 from paperzoo.errors import UserError
-from paperzoo.metrics.bleu import corpus_bleu
+from paperzoo.metrics.bleu import bootstrap_bleu, corpus_bleu, score
 from paperzoo.optim import OptimizerConfig, ScheduleConfig
 from paperzoo.papers.seq2seq import experiments as s2s
 from paperzoo.papers.seq2seq.model import masked_cross_entropy, seq2seq_small
 from paperzoo.papers.transformer import experiments as tfx
 from paperzoo.papers.transformer.model import transformer_small
+from paperzoo.registry import create_model, model_entry
 from paperzoo.train.checkpoint import save_model
 from paperzoo.train.loop import TrainConfig
 from paperzoo.train.translation import (
     TranslationData,
     TranslationTask,
-    bootstrap_bleu,
     load_corpus,
     load_translator,
-    score,
     train_translator,
     translate,
     translate_texts,
@@ -136,11 +135,11 @@ def test_trained_run_translates_from_its_folder_end_to_end(pairs, tmp_path, caps
     then translates them exactly, from Python and from the command line."""
     run = tmp_path / "run"
     splits = {"train": pairs, "val": pairs, "test": pairs}
-    result, _, _ = train_translator("transformer_tiny", _small_data(), _recipe(150), criterion=masked_cross_entropy,
-                                    run_dir=run, splits=splits)
+    result, _, _ = train_translator(model_entry("transformer_tiny"), _small_data(), _recipe(150),
+                                    criterion=masked_cross_entropy, run_dir=run, splits=splits)
     assert (run / "tokenizer.json").is_file() and result.final["val_loss"] < 0.1
     sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
-    assert translate(run, sources) == targets
+    assert translate(run, sources, create_model) == targets
     assert paperzoo.translate(run / "checkpoints", sources[:2], beam_size=1) == targets[:2]
     assert main(["translate", "--checkpoint", str(run), sources[0], sources[1]]) == 0
     assert capsys.readouterr().out.splitlines() == targets[:2]
@@ -153,10 +152,10 @@ def test_reloaded_model_equals_the_trained_one(pairs, tmp_path, capsys):
     trained one does, from Python and from the command line."""
     run = tmp_path / "run"
     splits = {"train": pairs, "val": pairs[:2], "test": pairs[:2]}
-    _, model, task = train_translator("seq2seq_tiny", _small_data(), _recipe(3), criterion=masked_cross_entropy,
-                                      run_dir=run, splits=splits)
+    _, model, task = train_translator(model_entry("seq2seq_tiny"), _small_data(), _recipe(3),
+                                      criterion=masked_cross_entropy, run_dir=run, splits=splits)
     sources = [s for s, _ in pairs[:3]]
-    loaded = load_translator(run)
+    loaded = load_translator(run, create_model)
     assert loaded.meta["model"] == "seq2seq_tiny"
     for a, b in zip(loaded.model.state_dict().values(), model.state_dict().values()):
         assert torch.equal(a, b)
@@ -168,25 +167,25 @@ def test_reloaded_model_equals_the_trained_one(pairs, tmp_path, capsys):
 
 def test_translate_errors(pairs, tmp_path):
     with pytest.raises(UserError, match="no checkpoint"):
-        translate(tmp_path / "missing", "x")
+        translate(tmp_path / "missing", "x", create_model)
     save_model(tmp_path / "model.safetensors", {"w": torch.zeros(1)}, {"model": "resnet20"})
     with pytest.raises(UserError, match="not a translation model"):
-        translate(tmp_path, "x")
+        translate(tmp_path, "x", create_model)
     meta = {"model": "transformer_tiny", "model_kwargs": {"vocab_size": 300}, "data": {"task": "translation"}}
     save_model(tmp_path / "model.safetensors", transformer_small(vocab_size=300, d_model=32, num_layers=1,
                                                                  num_heads=2, d_ff=64).state_dict(), meta)
     with pytest.raises(UserError, match="tokenizer.json"):
-        translate(tmp_path, "x")
+        translate(tmp_path, "x", create_model)
     save_tokenizer(train_bpe([s for p in pairs for s in p], vocab_size=300), tmp_path)
     with pytest.raises(UserError, match="do not fit transformer_tiny"):
-        translate(tmp_path, "x")
+        translate(tmp_path, "x", create_model)
     assert main(["translate", "--checkpoint", str(tmp_path / "missing"), "x"]) == 2
 
 
 # --- scoring -------------------------------------------------------------------------------------
 
 def test_bootstrap_statistics_give_sacrebleu():
-    from paperzoo.train.translation import _bleu_from_stats, _sentence_stats
+    from paperzoo.metrics.bleu import _bleu_from_stats, _sentence_stats
 
     stats = _sentence_stats(HYPS, REFS).sum(0)
     assert _bleu_from_stats(stats).item() == pytest.approx(corpus_bleu(HYPS, REFS).score, abs=1e-9)

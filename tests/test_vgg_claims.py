@@ -10,9 +10,9 @@ import torch
 
 import paperzoo
 from paperzoo.claims import Outcome
+from paperzoo.claims.catalog import get_claim
 from paperzoo.papers.vgg import experiments as ex
 from paperzoo.papers.vgg import model as M
-from paperzoo.registry import get_claim
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

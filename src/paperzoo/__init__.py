@@ -1,7 +1,11 @@
 """paperzoo: landmark deep-learning papers from their equations up, each key claim a runnable
 experiment with a verdict."""
 
-from .registry import create_model, list_claims, list_models, list_papers
+from . import registry
+from .claims.catalog import list_claims, list_papers, load_models
+from .registry import create_model, list_models
+
+registry.add_loader(load_models)   # models come from the papers' model.py files, loaded on first use
 
 __version__ = "0.1.0"
 
@@ -19,4 +23,4 @@ def translate(checkpoint, texts, **kwargs) -> list[str]:
     """Translate `texts` with a trained translation model; see :func:`paperzoo.train.translation.translate`."""
     from .train.translation import translate as _translate
 
-    return _translate(checkpoint, texts, **kwargs)
+    return _translate(checkpoint, texts, create_model, **kwargs)

@@ -40,14 +40,15 @@ def results_dir() -> Path:
 
 def cmd_list(args: argparse.Namespace) -> None:
     from . import registry
+    from .claims import catalog
 
     if args.what == "papers":
-        for key in registry.list_papers():
-            card = registry.paper_card(key)
+        for key in catalog.list_papers():
+            card = catalog.paper_card(key)
             print(f"{key:12s} {card.title} ({card.authors.split(',')[0]} et al., {card.year})")
     elif args.what == "claims":
-        for cid in registry.list_claims(args.paper):
-            claim = registry.get_claim(cid)
+        for cid in catalog.list_claims(args.paper):
+            claim = catalog.get_claim(cid)
             if not args.pattern or args.pattern in cid:
                 print(f"{cid:28s} {claim.title} [{claim.source}]")
     else:
@@ -58,27 +59,31 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 def cmd_show(args: argparse.Namespace) -> None:
     from . import registry
-    from .claims.core import collect_results, describe
+    from .claims import catalog
 
     name = args.name
-    registry.load_papers()
-    if name in registry.list_papers():
-        card = registry.paper_card(name)
+    if catalog.paper_key(name) in catalog.PAPERS:
+        from .claims.core import collect_results
+
+        key = catalog.paper_key(name)
+        card = catalog.paper_card(key)
         arxiv = f", arXiv:{card.arxiv}" if card.arxiv else ""
         print(f"{card.title}\n  {card.authors} ({card.year}{', ' + card.venue if card.venue else ''}){arxiv}\n")
         print(f"Problem: {card.problem}\n\nIdea: {card.idea}\n\nClaims:")
-        for cid in registry.list_claims(name):
-            claim = registry.get_claim(cid)
+        for cid in catalog.list_claims(key):
+            claim = catalog.get_claim(cid)
             print(f"  {cid:28s} {claim.title} [{claim.source}]")
-        rows = [r for r in collect_results(results_dir()) if r["claim"].split(".")[0] == name]
+        rows = [r for r in collect_results(results_dir()) if catalog.paper_of(r["claim"]) == key]
         print("\nOur measured results:" if rows else "\nOur measured results: none committed yet "
               "(run `paperzoo reproduce <claim> --preset full --out results`).")
         for r in rows:
             print(f"  {r['claim']:28s} {r['preset']:5s} {r['verdict']:13s} {r['hardware']}  ({r['path']})")
-        models = registry.list_models(paper=name)
+        models = registry.list_models(paper=key)
         print(f"\nModels: {', '.join(models)}")
-    elif name in registry.list_claims():
-        print(describe(registry.get_claim(name)))
+    elif "." in name:
+        from .claims.core import describe
+
+        print(describe(catalog.get_claim(name)))   # raises a UserError naming close matches
     else:
         entry = registry.model_entry(name)  # raises a UserError naming close matches
         from .metrics.flops import count_macs, count_params
@@ -144,8 +149,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise UserError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
     main = int(os.environ.get("RANK", "0")) == 0   # under torchrun, worker 0 writes and reports
     with run_lock(out) if main else contextlib.nullcontext():
-        result, _, task = train_classifier(args.model, job.data, train, model_kwargs=model_kwargs, run_dir=out,
-                                           data_root=args.data_root, resume=args.resume)
+        result, _, task = train_classifier(model_entry(args.model), job.data, train, model_kwargs=model_kwargs,
+                                           run_dir=out, data_root=args.data_root, resume=args.resume)
         if not main:
             return
         (out / "job.json").write_text(json.dumps({"model": args.model, "model_kwargs": model_kwargs,
@@ -160,20 +165,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     from .data import DeviceLoader, load_dataset
     from .registry import create_model
-    from .train.checkpoint import load_model_file
+    from .train.checkpoint import rebuild_model
     from .train.classification import evaluate_classifier
     from .train.env import resolve_device
 
-    weights, meta = load_model_file(args.checkpoint)
-    if "model" not in meta:
-        raise UserError(f"{args.checkpoint} does not say which model it holds; it was not written by paperzoo")
+    model, meta = rebuild_model(args.checkpoint, create_model)
     device = resolve_device(args.device)
-    model = create_model(meta["model"], **meta.get("model_kwargs", {}))
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as e:
-        first_line = str(e).splitlines()[0]
-        raise UserError(f"the weights in {args.checkpoint} do not fit {meta['model']}: {first_line}") from None
     data = load_dataset(args.data, args.split, root=args.data_root)
     norm = meta.get("data", {})
     trained_on = norm.get("dataset")
@@ -197,12 +194,13 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_translate(args: argparse.Namespace) -> None:
+    from .registry import create_model
     from .train.translation import load_translator
 
     texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     if args.beam < 1:
         raise UserError("--beam must be at least 1 (1: greedy)")
-    translator = load_translator(args.checkpoint, device=args.device)
+    translator = load_translator(args.checkpoint, create_model, device=args.device)
     for line in translator(texts, beam_size=args.beam, alpha=args.alpha):
         print(line)
 

@@ -1,10 +1,11 @@
-"""Name registries for models, papers and claims.
+"""The model registry.
 
 Models are keyword-only builder functions registered by name (as torchvision's
 ``@register_model()`` and timm's builders): ``create_model("resnet20", shortcut="B")``.
-Papers register a :class:`PaperCard`, claims a :class:`paperzoo.claims.Claim`.
-Registering a name twice is an error. Everything is registered on import of
-:mod:`paperzoo.papers`, which :func:`load_papers` does on first use.
+Registering a name twice is an error. The modules that define models are imported on first use
+by the loaders :func:`add_loader` collects (``paperzoo`` adds the papers' ``model.py`` files);
+the registry imports nothing above it. Papers and claims are catalogued in
+:mod:`paperzoo.claims.catalog`.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from __future__ import annotations
 import fnmatch
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn as nn
 
 from .errors import UserError, unknown_name
-
-if TYPE_CHECKING:
-    from .claims import Claim
 
 
 @dataclass(frozen=True)
@@ -40,25 +38,19 @@ class ModelEntry:
     def signature(self) -> inspect.Signature:
         return inspect.signature(self.builder)
 
-
-@dataclass(frozen=True)
-class PaperCard:
-    """What `paperzoo show <paper>` prints, besides the paper's claims and our results."""
-
-    key: str
-    title: str
-    authors: str
-    year: int
-    arxiv: str
-    problem: str
-    idea: str
-    venue: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    def build(self, **kwargs: Any) -> nn.Module:
+        """The model, built with ``kwargs``; an argument the builder does not take is a UserError."""
+        accepted = self.signature().parameters
+        has_var_kw = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
+        bad = [k for k in kwargs if k not in accepted and not has_var_kw]
+        if bad:
+            options = ", ".join(k for k in accepted if accepted[k].kind == inspect.Parameter.KEYWORD_ONLY)
+            raise UserError(f"model {self.name!r} takes no argument {bad[0]!r}; it takes: {options}")
+        return self.builder(**kwargs)
 
 
 _MODELS: dict[str, ModelEntry] = {}
-_PAPERS: dict[str, PaperCard] = {}
-_CLAIMS: dict[str, "Claim"] = {}
+_loaders: list[Callable[[], None]] = []
 _loaded = False
 
 
@@ -95,32 +87,23 @@ def register_model(
     return decorator
 
 
-def register_paper(card: PaperCard) -> PaperCard:
-    if card.key in _PAPERS:
-        raise ValueError(f"paper {card.key!r} is already registered")
-    _PAPERS[card.key] = card
-    return card
+def add_loader(loader: Callable[[], None]) -> None:
+    """Register a function that imports the modules defining models; the registry calls each once,
+    on first use. ``paperzoo`` adds the papers' catalogue (:func:`paperzoo.claims.catalog.load_models`),
+    so the registry itself imports nothing above it."""
+    _loaders.append(loader)
 
 
-def register_claim(claim: "Claim") -> "Claim":
-    if claim.id in _CLAIMS:
-        raise ValueError(f"claim {claim.id!r} is already registered")
-    _CLAIMS[claim.id] = claim
-    return claim
-
-
-def load_papers() -> None:
-    """Import every paper package so that its models and claims are registered."""
+def load_models() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from . import papers
-
-        papers.load_all()
+        for loader in _loaders:
+            loader()
 
 
 def model_entry(name: str) -> ModelEntry:
-    load_papers()
+    load_models()
     if name not in _MODELS:
         raise unknown_name("model", name, _MODELS, "Run `paperzoo list models` to see them all.")
     return _MODELS[name]
@@ -128,52 +111,18 @@ def model_entry(name: str) -> ModelEntry:
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a registered model: ``create_model("resnet56", shortcut="B", num_classes=100)``."""
-    entry = model_entry(name)
-    accepted = entry.signature().parameters
-    has_var_kw = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
-    bad = [k for k in kwargs if k not in accepted and not has_var_kw]
-    if bad:
-        options = ", ".join(k for k in accepted if accepted[k].kind == inspect.Parameter.KEYWORD_ONLY)
-        raise UserError(f"model {name!r} takes no argument {bad[0]!r}; it takes: {options}")
-    return entry.builder(**kwargs)
+    return model_entry(name).build(**kwargs)
 
 
 def list_models(pattern: str | None = None, *, paper: str | None = None) -> list[str]:
     """Registered model names, optionally filtered by a glob (``"resnet*"``) or paper key."""
-    load_papers()
+    load_models()
     names = sorted(_MODELS, key=_natural_key)
     if pattern:
         names = [n for n in names if fnmatch.fnmatch(n, pattern)]
     if paper:
         names = [n for n in names if _MODELS[n].paper == paper]
     return names
-
-
-def paper_card(key: str) -> PaperCard:
-    load_papers()
-    if key not in _PAPERS:
-        raise unknown_name("paper", key, _PAPERS, "Run `paperzoo list papers` to see them all.")
-    return _PAPERS[key]
-
-
-def list_papers() -> list[str]:
-    load_papers()
-    return sorted(_PAPERS)
-
-
-def get_claim(claim_id: str) -> "Claim":
-    load_papers()
-    if claim_id not in _CLAIMS:
-        raise unknown_name("claim", claim_id, _CLAIMS, "Run `paperzoo list claims` to see them all.")
-    return _CLAIMS[claim_id]
-
-
-def list_claims(paper: str | None = None) -> list[str]:
-    """Registered claim ids (``"resnet.degradation"``), optionally for one paper."""
-    load_papers()
-    if paper is not None and paper not in _PAPERS:
-        raise unknown_name("paper", paper, _PAPERS, "Run `paperzoo list papers` to see them all.")
-    return [c for c in _CLAIMS if paper is None or _CLAIMS[c].paper == paper]
 
 
 def _natural_key(name: str) -> tuple:

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch.nn as nn
 
+from ..registry import model_entry
 from ..train.classification import DataConfig, ImageClassificationTask, Loss, train_classifier
 from ..train.loop import TrainConfig, TrainResult
 from .core import Outcome, RunContext
@@ -71,7 +72,7 @@ def train_arms(ctx: RunContext, arms: Sequence[Arm], data: DataConfig, train: Tr
             cfg = replace(arm.train or train, seed=seed, device=ctx.device,
                           progress=ctx.progress and (arm.train or train).progress)
             run_dir = ctx.subdir("runs", f"{arm.label}-seed{seed}")
-            result, model, task = train_classifier(arm.model, data, cfg, model_kwargs=dict(arm.kwargs),
+            result, model, task = train_classifier(model_entry(arm.model), data, cfg, model_kwargs=dict(arm.kwargs),
                                                    run_dir=run_dir, data_root=ctx.data_root, loss=arm.loss)
             res = results[arm.label]
             res.runs.append(result)

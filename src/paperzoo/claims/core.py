@@ -12,69 +12,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ..config import apply_overrides, to_dict
 from ..errors import UserError
-from ..registry import get_claim, paper_card
 from ..train.env import environment, hardware, resolve_device
 from ..train.runlock import run_lock
-
-Status = Literal["holds", "does not hold", "inconclusive"]
-
-
-@dataclass(frozen=True)
-class Target:
-    """A number the paper reports: ``Target("test_error/resnet20", 8.75, "Table 6")``.
-
-    ``tolerance`` (same unit) marks the band within which ours counts as matching; the
-    claim's verdict rule decides whether matching matters for the verdict.
-    """
-
-    metric: str
-    value: float
-    source: str
-    tolerance: float | None = None
-    label: str = ""
-    unit: str = "%"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: Status
-    reason: str
-
-
-@dataclass
-class Outcome:
-    """What an experiment measured. ``values`` holds the mean over seeds of each metric,
-    ``std`` the standard deviation over seeds, ``per_seed`` the raw numbers."""
-
-    values: dict[str, float] = field(default_factory=dict)
-    std: dict[str, float] = field(default_factory=dict)
-    per_seed: dict[str, list[float]] = field(default_factory=dict)
-    figures: list[Path] = field(default_factory=list)
-    tables: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    data: str = ""
-
-    def add(self, metric: str, samples: Iterable[float]) -> None:
-        """Record one metric measured once per seed."""
-        samples = [float(s) for s in samples]
-        self.per_seed[metric] = samples
-        self.values[metric] = statistics.fmean(samples)
-        self.std[metric] = statistics.stdev(samples) if len(samples) > 1 else 0.0
-
-    def fmt(self, metric: str, digits: int = 2) -> str:
-        value, std = self.values[metric], self.std.get(metric, 0.0)
-        n = len(self.per_seed.get(metric, [value]))
-        return f"{value:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{value:.{digits}f}"
+from .catalog import get_claim, paper_card
+from .outcome import Outcome, Target, Verdict
+from .rules import rule_text
 
 
 @dataclass
@@ -105,12 +56,22 @@ class Claim:
     source: str
     presets: Mapping[str, Any]
     experiment: Callable[[RunContext], Outcome]
+    #: a :class:`~paperzoo.claims.rules.Rule` (which also renders :attr:`rule`), or a function with ``rule`` text
     verdict: Callable[[Outcome, Any], Verdict]
-    rule: str
+    rule: str = ""
     targets: tuple[Target, ...] = ()
     notes: str = ""
     #: Overrides that shrink the quick preset to seconds, for the test suite's smoke run.
     smoke: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not rule_text(self.verdict, self.rule):
+            raise ValueError(f"claim {self.id!r}: a verdict function needs its rule= text")
+
+    @property
+    def rule_text(self) -> str:
+        """The verdict rule in words: the rule object's own text, else ``rule``."""
+        return rule_text(self.verdict, self.rule)
 
     def preset(self, name: str) -> Any:
         if name not in self.presets:
@@ -285,7 +246,7 @@ def describe(claim: Claim) -> str:
     """The text `paperzoo show <claim>` prints."""
     card = paper_card(claim.paper)
     lines = [f"{claim.id}: {claim.title}", f"  paper:     {card.title} ({card.authors}, {card.year})",
-             f"  source:    {claim.source}", f"  statement: {claim.statement}", f"  verdict:   {claim.rule}"]
+             f"  source:    {claim.source}", f"  statement: {claim.statement}", f"  verdict:   {claim.rule_text}"]
     for t in claim.targets:
         tol = f" ± {t.tolerance:g}" if t.tolerance is not None else ""
         lines.append(f"  target:    {t.label or t.metric} = {t.value:g}{t.unit}{tol} ({t.source})")

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from ..config import to_dict
-from ..registry import paper_card
+from .catalog import paper_card
 from .core import Claim, Outcome, ReproduceResult, _duration
 
 
@@ -22,7 +22,7 @@ def write_report(result: ReproduceResult, claim: Claim, outcome: Outcome, cfg: A
         f"> {claim.statement}",
         f"> — {card.authors} ({card.year}), *{card.title}*, arXiv:{card.arxiv}, {claim.source}.",
         "",
-        f"Verdict rule: {claim.rule}",
+        f"Verdict rule: {claim.rule_text}",
         "",
     ]
     if result.comparisons:

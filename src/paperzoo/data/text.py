@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -455,3 +456,40 @@ def random_pairs(n: int, *, vocab_size: int, src_len: int = 10, tgt_len: int = 8
         return ids.masked_fill(torch.arange(length)[None, :] >= lengths[:, None], pad)
 
     return batch(src_len, start=False, end=True), batch(tgt_len, start=True, end=False)
+
+
+Pairs = list[tuple[str, str]]
+
+
+def corpus_splits(corpus: str, *, src: str, tgt: str, holdout: int = 1000,
+                  root: str | os.PathLike | None = None) -> dict[str, Pairs]:
+    """``{"train", "val", "test"}`` -> (source, target) sentence pairs.
+
+    Multi30k: its official train / val / test_2016_flickr splits. Tatoeba (English-French) has no
+    official split: its distinct English sentences are shuffled with a fixed seed, the first
+    ``holdout`` go to the test set, the next ``holdout`` to validation (one pair each: the first
+    translation in the file), and every pair of the others to training, so that no test sentence
+    is seen in training with another translation.
+    """
+    if corpus == "multi30k":
+        names = {"train": "train", "val": "val", "test": "test_2016_flickr"}
+        return {k: multi30k_pairs(v, src=src, tgt=tgt, root=root) for k, v in names.items()}
+    if corpus != "tatoeba":
+        raise UserError(f"unknown corpus {corpus!r}; choose multi30k or tatoeba")
+    if {src, tgt} != {"en", "fr"}:
+        raise UserError(f"Tatoeba here is English-French; got {src}->{tgt}")
+    by_english: dict[str, list[str]] = {}
+    for en, fr in read_tatoeba(root):
+        by_english.setdefault(en, []).append(fr)
+    english = list(by_english)
+    random.Random(0).shuffle(english)
+    if len(english) <= 2 * holdout:
+        raise UserError(f"holdout={holdout} leaves no Tatoeba sentences for training")
+    test, val, train = english[:holdout], english[holdout:2 * holdout], english[2 * holdout:]
+
+    def oriented(en: str, fr: str) -> tuple[str, str]:
+        return (en, fr) if src == "en" else (fr, en)
+
+    return {"train": [oriented(en, fr) for en in train for fr in by_english[en]],
+            "val": [oriented(en, by_english[en][0]) for en in val],
+            "test": [oriented(en, by_english[en][0]) for en in test]}

@@ -31,6 +31,9 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import torch
 
 __all__ = [
     "BleuScore",
@@ -132,3 +135,59 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str] | Sequence[
     result = metric.corpus_score(list(hypotheses), [list(stream) for stream in references])
     return BleuScore(float(result.score), tuple(float(p) for p in result.precisions), float(result.bp),
                      int(result.sys_len), int(result.ref_len), str(metric.get_signature()))
+
+
+# --- corpus scores and their significance -------------------------------------------------------
+
+def _tokens_13a(texts: Sequence[str], lowercase: bool) -> list[list[str]]:
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a  # noqa: PLC0415
+
+    tok = Tokenizer13a()
+    return [tok(t.lower() if lowercase else t).split() for t in texts]
+
+
+def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, Any]:
+    """``{"sacrebleu": BleuScore, "tokenized": float}``: sacreBLEU's standard corpus BLEU
+    (cased, 13a tokenisation, with its signature), and the tokenised form of the Multi30k
+    tutorials (lowercased tokens, ``multi-bleu`` / torchtext ``bleu_score`` arithmetic, no
+    smoothing), here on sacreBLEU's 13a tokens rather than spaCy's."""
+    sacre: BleuScore = corpus_bleu(hypotheses, references)
+    tokenized = tokenized_bleu(_tokens_13a(hypotheses, True), _tokens_13a(references, True))
+    return {"sacrebleu": sacre, "tokenized": tokenized}
+
+
+def _sentence_stats(hypotheses: Sequence[str], references: Sequence[str]) -> torch.Tensor:
+    """Per sentence: 1-4-gram matches, 1-4-gram totals, hypothesis and reference lengths (N, 10),
+    on sacreBLEU's 13a tokens (cased), so that their sums give sacreBLEU's corpus BLEU."""
+    rows = []
+    for hyp, ref in zip(_tokens_13a(hypotheses, False), _tokens_13a(references, False)):
+        counts = [ngram_matches(ref, hyp, n) for n in range(1, 5)]
+        rows.append([m for m, _ in counts] + [t for _, t in counts] + [len(hyp), len(ref)])
+    return torch.tensor(rows, dtype=torch.float64).reshape(-1, 10)
+
+
+def _bleu_from_stats(stats: torch.Tensor) -> torch.Tensor:  # (..., 10) summed stats -> BLEU (...)
+    matches, totals, c, r = stats[..., :4], stats[..., 4:8], stats[..., 8], stats[..., 9]
+    log_p = (matches.clamp(min=1e-300) / totals.clamp(min=1)).log().mean(-1)  # sum_n 1/4 log p_n
+    bleu = 100 * torch.exp(torch.clamp(1 - r / c.clamp(min=1), max=0) + log_p)  # BP * exp(...)
+    return torch.where((matches == 0).any(-1), torch.zeros_like(bleu), bleu)
+
+
+def bootstrap_bleu(references: Sequence[str], *systems: Sequence[str], samples: int = 1000,
+                   seed: int = 0) -> dict[str, float]:
+    """Paired bootstrap (Koehn 2004): resample the sentences with replacement `samples` times and
+    recompute the corpus BLEU of each system (sacreBLEU's, from per-sentence 13a statistics) on the
+    same resamples. Returns ``se/<i>``, the standard deviation of system i's BLEU over the
+    resamples (its standard error), and for two systems ``se/diff``, that of BLEU_0 - BLEU_1, and
+    ``win/0``, the fraction of resamples in which system 0 scores higher."""
+    stats = [_sentence_stats(h, references) for h in systems]
+    n = len(references)
+    g = torch.Generator().manual_seed(seed)
+    index = torch.randint(0, n, (samples, n), generator=g)  # (samples, n)
+    scores = [_bleu_from_stats(s[index].sum(1)) for s in stats]  # each (samples,)
+    out = {f"se/{i}": float(s.std()) for i, s in enumerate(scores)}
+    if len(scores) == 2:
+        diff = scores[0] - scores[1]
+        out["se/diff"] = float(diff.std())
+        out["win/0"] = float((diff > 0).double().mean())
+    return out

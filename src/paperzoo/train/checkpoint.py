@@ -26,7 +26,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,46 @@ def _read_model(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     except (OSError, SafetensorError, ValueError, RecursionError) as e:
         raise DataError(f"cannot read {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
                         "the file is damaged or not a safetensors checkpoint") from None
+
+
+def rebuild_model(path: str | os.PathLike, build: Callable[..., Any]) -> tuple[Any, dict[str, Any]]:
+    """The model saved at ``path`` (see :func:`load_model_file`) and its description, rebuilt with
+    ``build(name, **kwargs)`` (e.g. :func:`paperzoo.registry.create_model`) from the name and keyword
+    arguments its metadata records. A file that does not say which model it holds, or weights that
+    do not fit the model, are one-line errors."""
+    weights, meta = load_model_file(path)
+    if "model" not in meta:
+        raise DataError(f"{path} does not say which model it holds; it was not written by paperzoo")
+    model = build(meta["model"], **meta.get("model_kwargs", {}))
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        raise DataError(f"the weights in {path} do not fit {meta['model']}: {str(e).splitlines()[0]}") from None
+    return model, meta
+
+
+def average_checkpoints(paths: Sequence[str | os.PathLike]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of the weights of N checkpoints (``model.safetensors`` files or
+    checkpoint folders): checkpoint averaging, as the Transformer paper's Section 6.1 ("a single
+    model obtained by averaging the last 5 checkpoints"). Floating tensors are averaged in float64
+    and cast back; others (integer buffers) must be equal and are kept. Load the result with
+    ``model.load_state_dict``."""
+    if not paths:
+        raise DataError("averaging checkpoints needs at least one checkpoint")
+    states = [load_model_file(p)[0] for p in paths]
+    keys = set(states[0])
+    for path, state in zip(paths, states):
+        if set(state) != keys:
+            raise DataError(f"{path}: its weights do not match those of {paths[0]} (different models)")
+    out = {}
+    for key, first in states[0].items():
+        if first.is_floating_point():
+            out[key] = (sum(s[key].double() for s in states) / len(states)).to(first.dtype)
+        elif all(torch.equal(s[key], first) for s in states):
+            out[key] = first
+        else:
+            raise DataError(f"{key}: a non-floating tensor differs between checkpoints; it cannot be averaged")
+    return out
 
 
 # --- checkpoint folders ---------------------------------------------------------------------------

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from ..data import DeviceLoader, ImageArrays, channel_stats, load_dataset, train_val_split
 from ..data.root import data_root
 from ..errors import UserError
-from ..registry import create_model, model_entry
 from .env import resolve_device
 from .loop import TrainConfig, Trainer, TrainResult
+from .spec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -130,25 +130,25 @@ def evaluate_classifier(model: nn.Module, loader) -> dict[str, float]:
     return {"loss": loss / n, "error": errors / n}
 
 
-def train_classifier(model_name: str, data: DataConfig, train: TrainConfig, *,
+def train_classifier(spec: ModelSpec, data: DataConfig, train: TrainConfig, *,
                      model_kwargs: dict[str, Any] | None = None, run_dir: str | Path | None = None,
                      data_root: str | Path | None = None, resume: bool = False, loss: Loss | None = None,
                      ) -> tuple[TrainResult, nn.Module, ImageClassificationTask]:
-    """Build a registered model and the classification task, and train it with the one loop
+    """Build the model ``spec`` describes (a :class:`~paperzoo.registry.ModelEntry`, e.g.
+    ``model_entry("resnet20")``) for the classification task, and train it with the one loop
     (``loss``: see :class:`ImageClassificationTask`)."""
     model_kwargs = dict(model_kwargs or {})
     device = resolve_device(train.device)
     task = ImageClassificationTask(data, device=device, seed=train.seed, root=data_root,
                                    channels_last=train.channels_last, loss=loss)
     model_kwargs.setdefault("num_classes", len(task.classes))
-    entry = model_entry(model_name)
-    if task.channels != entry.input_size[0]:
-        if "in_channels" not in entry.signature().parameters:
-            raise UserError(f"{model_name} takes {entry.input_size[0]}-channel images and {data.dataset} has "
+    if task.channels != spec.input_size[0]:
+        if "in_channels" not in spec.signature().parameters:
+            raise UserError(f"{spec.name} takes {spec.input_size[0]}-channel images and {data.dataset} has "
                             f"{task.channels}; choose another model or dataset")
         model_kwargs.setdefault("in_channels", task.channels)
     torch.manual_seed(train.seed)  # the model's initialisation depends on the run's seed only
-    model = create_model(model_name, **model_kwargs)
-    meta = {"model": model_name, "model_kwargs": model_kwargs, "data": task.meta()}
+    model = spec.build(**model_kwargs)
+    meta = {"model": spec.name, "model_kwargs": model_kwargs, "data": task.meta()}
     trainer = Trainer(model, task, train, run_dir=run_dir, model_meta=meta)
     return trainer.fit(resume=resume), trainer.model, task

@@ -1,8 +1,9 @@
 """Machine translation as a task of the training loop, shared by the seq2seq and Transformer papers.
 
     from paperzoo.train.translation import TranslationData, train_translator, translate
-    result, model, task = train_translator("transformer_small", TranslationData(), cfg, run_dir="runs/t")
-    translate("runs/t", ["Ein Mann fährt Fahrrad."])    # beam search with the saved tokenizer
+    result, model, task = train_translator(model_entry("transformer_small"), TranslationData(), cfg,
+                                           run_dir="runs/t")
+    translate("runs/t", ["Ein Mann fährt Fahrrad."], create_model)   # beam search, the saved tokenizer
 
 - **Data** (:class:`TranslationData`): Multi30k task 1 (train / val / test_2016_flickr, any two of
   en, de, fr, cs) or Tatoeba English-French, which has no official split: its distinct English
@@ -21,15 +22,15 @@
 - **Evaluation** (each ``eval_every`` steps): validation loss per target token (cross-entropy
   without smoothing, whatever the training criterion) and its perplexity, and corpus BLEU of the
   first ``bleu_sentences`` validation sentences, decoded greedily or with beam search
-  (``eval_beam``), as sacreBLEU computes it on detokenised text (:func:`score`). The task also
+  (``eval_beam``), as sacreBLEU computes it on detokenised text. The task also
   records the training time before each evaluation (evaluations excluded, as the loop counts it)
   and keeps each evaluation's translations (:attr:`TranslationTask.evaluations`).
 - **Checkpoints**: the loop writes the weights with the model's registry name and keyword
   arguments and the corpus; :func:`load_translator` rebuilds model and tokenizer from a run
   folder, a checkpoint folder or a ``model.safetensors``; :func:`translate` translates text with it.
 
-Significance: :func:`bootstrap_bleu` resamples the test sentences (paired bootstrap, Koehn 2004)
-for the standard error of a BLEU score and of the difference of two systems' scores.
+Scores and their significance (sacreBLEU and tokenised BLEU, the paired bootstrap) are in
+:mod:`paperzoo.metrics.bleu`; the corpus splits in :func:`paperzoo.data.text.corpus_splits`.
 """
 
 from __future__ import annotations
@@ -53,22 +54,22 @@ from ..data.text import (
     PAD,
     SPECIAL_TOKENS,
     TOKENIZER_FILE,
+    Pairs,
     TokenBatchSampler,
     collate_pairs,
+    corpus_splits,
     encode_pairs,
     load_tokenizer,
-    multi30k_pairs,
-    read_tatoeba,
     save_tokenizer,
     train_bpe,
 )
 from ..errors import UserError
-from ..metrics.bleu import BleuScore, corpus_bleu, ngram_matches
+from ..metrics.bleu import corpus_bleu
 from ..nn.decoding import decode
-from ..registry import create_model, model_entry
-from .checkpoint import MODEL_FILE, load_model_file
+from .checkpoint import MODEL_FILE, load_model_file, rebuild_model
 from .env import resolve_device
 from .loop import TrainConfig, Trainer, TrainResult
+from .spec import Build, ModelSpec
 
 __all__ = [
     "AVERAGED",
@@ -76,10 +77,8 @@ __all__ = [
     "TranslationData",
     "TranslationTask",
     "Translator",
-    "bootstrap_bleu",
     "load_corpus",
     "load_translator",
-    "score",
     "train_translator",
     "translate",
     "translate_texts",
@@ -120,34 +119,10 @@ class TranslationData:
         return f"{self.corpus} {self.src}->{self.tgt}"
 
 
-Pairs = list[tuple[str, str]]
-
-
 def load_corpus(cfg: TranslationData, root: str | os.PathLike | None = None) -> dict[str, Pairs]:
-    """``{"train", "val", "test"}`` -> (source, target) sentence pairs (see the module docstring)."""
-    if cfg.corpus == "multi30k":
-        names = {"train": "train", "val": "val", "test": "test_2016_flickr"}
-        return {k: multi30k_pairs(v, src=cfg.src, tgt=cfg.tgt, root=root) for k, v in names.items()}
-    if cfg.corpus != "tatoeba":
-        raise UserError(f"unknown corpus {cfg.corpus!r}; choose multi30k or tatoeba")
-    if {cfg.src, cfg.tgt} != {"en", "fr"}:
-        raise UserError(f"Tatoeba here is English-French; got {cfg.src}->{cfg.tgt}")
-    pairs = read_tatoeba(root)  # (English, French)
-    by_english: dict[str, list[str]] = {}
-    for en, fr in pairs:
-        by_english.setdefault(en, []).append(fr)
-    english = list(by_english)
-    random.Random(0).shuffle(english)
-    if len(english) <= 2 * cfg.holdout:
-        raise UserError(f"holdout={cfg.holdout} leaves no Tatoeba sentences for training")
-    test, val, train = english[:cfg.holdout], english[cfg.holdout:2 * cfg.holdout], english[2 * cfg.holdout:]
-
-    def oriented(en: str, fr: str) -> tuple[str, str]:
-        return (en, fr) if cfg.src == "en" else (fr, en)
-
-    return {"train": [oriented(en, fr) for en in train for fr in by_english[en]],
-            "val": [oriented(en, by_english[en][0]) for en in val],
-            "test": [oriented(en, by_english[en][0]) for en in test]}
+    """``{"train", "val", "test"}`` -> (source, target) sentence pairs of ``cfg``'s corpus
+    (:func:`paperzoo.data.text.corpus_splits`)."""
+    return corpus_splits(cfg.corpus, src=cfg.src, tgt=cfg.tgt, holdout=cfg.holdout, root=root)
 
 
 # --- the task ----------------------------------------------------------------------------------
@@ -260,22 +235,23 @@ class TranslationTask:
 
 # --- training ----------------------------------------------------------------------------------
 
-def _vocab_kwargs(model_name: str, vocab_size: int) -> dict[str, int]:
+def _vocab_kwargs(spec: ModelSpec, vocab_size: int) -> dict[str, int]:
     """The builder's vocabulary arguments: one shared vocabulary, or source and target ones."""
-    params = model_entry(model_name).signature().parameters
+    params = spec.signature().parameters
     if "vocab_size" in params:
         return {"vocab_size": vocab_size}
     if "src_vocab_size" in params and "tgt_vocab_size" in params:
         return {"src_vocab_size": vocab_size, "tgt_vocab_size": vocab_size}
-    raise UserError(f"{model_name} is not a translation model (it takes no vocabulary size)")
+    raise UserError(f"{spec.name} is not a translation model (it takes no vocabulary size)")
 
 
-def train_translator(model_name: str, data: TranslationData, train: TrainConfig, *, criterion: Criterion,
+def train_translator(spec: ModelSpec, data: TranslationData, train: TrainConfig, *, criterion: Criterion,
                      model_kwargs: dict[str, Any] | None = None, run_dir: str | Path | None = None,
                      data_root: str | Path | None = None, splits: dict[str, Pairs] | None = None,
                      resume: bool = False) -> tuple[TrainResult, nn.Module, TranslationTask]:
     """Learn the tokenizer on the training split (or read it back from `run_dir` when resuming),
-    build a registered model with its vocabulary, and train it with the one loop.
+    build the model ``spec`` describes (e.g. ``model_entry("transformer_small")``) with its
+    vocabulary, and train it with the one loop.
 
     `splits` (from :func:`load_corpus`) saves reading the corpus again when several models train
     on the same data; the tokenizer is learnt afresh for each run (deterministic, and small).
@@ -290,10 +266,10 @@ def train_translator(model_name: str, data: TranslationData, train: TrainConfig,
             save_tokenizer(tokenizer, run_dir)
     device = resolve_device(train.device)
     task = TranslationTask(data, splits, tokenizer, criterion, device=device, seed=train.seed)
-    model_kwargs = {**dict(model_kwargs or {}), **_vocab_kwargs(model_name, tokenizer.get_vocab_size())}
+    model_kwargs = {**dict(model_kwargs or {}), **_vocab_kwargs(spec, tokenizer.get_vocab_size())}
     torch.manual_seed(train.seed)  # the initialisation depends on the run's seed only
-    model = create_model(model_name, **model_kwargs)
-    meta = {"model": model_name, "model_kwargs": model_kwargs, "data": task.meta(),
+    model = spec.build(**model_kwargs)
+    meta = {"model": spec.name, "model_kwargs": model_kwargs, "data": task.meta(),
             "criterion": getattr(criterion, "__name__", repr(criterion))}
     trainer = Trainer(model, task, train, run_dir=run_dir, model_meta=meta)
     return trainer.fit(resume=resume), trainer.model, task
@@ -358,88 +334,27 @@ def _find_tokenizer(weights: Path) -> Path:
                     "translation checkpoints are written by paperzoo.train.translation.train_translator")
 
 
-def load_translator(checkpoint: str | os.PathLike, *, device: str = "cpu") -> Translator:
+def load_translator(checkpoint: str | os.PathLike, build: Build, *, device: str = "cpu") -> Translator:
     """Model and tokenizer from a run folder (its averaged weights, else its newest checkpoint),
-    a checkpoint folder or a ``model.safetensors`` written by :func:`train_translator`."""
+    a checkpoint folder or a ``model.safetensors`` written by :func:`train_translator`; the model
+    is rebuilt with ``build`` (e.g. :func:`paperzoo.registry.create_model`)."""
     path = Path(checkpoint)
     if not path.exists():
         raise UserError(f"no checkpoint at {path}")
     weights_path = _model_path(path)
-    weights, meta = load_model_file(weights_path)
+    _, meta = load_model_file(weights_path)
     if meta.get("data", {}).get("task") != "translation" or "model" not in meta:
         raise UserError(f"{checkpoint} is not a translation model written by paperzoo (no model name and corpus "
                         "in its metadata)")
     tokenizer = load_tokenizer(_find_tokenizer(weights_path))
-    model = create_model(meta["model"], **meta.get("model_kwargs", {}))
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as e:
-        raise UserError(f"the weights in {checkpoint} do not fit {meta['model']}: {str(e).splitlines()[0]}") from None
+    model, meta = rebuild_model(weights_path, build)
     dev = resolve_device(device)
     return Translator(model.to(dev).eval(), tokenizer, meta, dev)
 
 
-def translate(checkpoint: str | os.PathLike, texts: str | Sequence[str], *, beam_size: int = 4, alpha: float = 0.6,
-              device: str = "cpu") -> list[str]:
+def translate(checkpoint: str | os.PathLike, texts: str | Sequence[str], build: Build, *, beam_size: int = 4,
+              alpha: float = 0.6, device: str = "cpu") -> list[str]:
     """Translate `texts` (one string or several) with the model saved at `checkpoint` (see
     :func:`load_translator`): beam search, beam 4 and length penalty 0.6 by default."""
     texts = [texts] if isinstance(texts, str) else list(texts)
-    return load_translator(checkpoint, device=device)(texts, beam_size=beam_size, alpha=alpha)
-
-
-# --- scoring -----------------------------------------------------------------------------------
-
-def _tokens_13a(texts: Sequence[str], lowercase: bool) -> list[list[str]]:
-    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a  # noqa: PLC0415
-
-    tok = Tokenizer13a()
-    return [tok(t.lower() if lowercase else t).split() for t in texts]
-
-
-def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, Any]:
-    """``{"sacrebleu": BleuScore, "tokenized": float}``: sacreBLEU's standard corpus BLEU
-    (cased, 13a tokenisation, with its signature), and the tokenised form of the Multi30k
-    tutorials (lowercased tokens, ``multi-bleu`` / torchtext ``bleu_score`` arithmetic, no
-    smoothing), here on sacreBLEU's 13a tokens rather than spaCy's."""
-    from ..metrics.bleu import tokenized_bleu  # noqa: PLC0415
-
-    sacre: BleuScore = corpus_bleu(hypotheses, references)
-    tokenized = tokenized_bleu(_tokens_13a(hypotheses, True), _tokens_13a(references, True))
-    return {"sacrebleu": sacre, "tokenized": tokenized}
-
-
-def _sentence_stats(hypotheses: Sequence[str], references: Sequence[str]) -> torch.Tensor:
-    """Per sentence: 1-4-gram matches, 1-4-gram totals, hypothesis and reference lengths (N, 10),
-    on sacreBLEU's 13a tokens (cased), so that their sums give sacreBLEU's corpus BLEU."""
-    rows = []
-    for hyp, ref in zip(_tokens_13a(hypotheses, False), _tokens_13a(references, False)):
-        counts = [ngram_matches(ref, hyp, n) for n in range(1, 5)]
-        rows.append([m for m, _ in counts] + [t for _, t in counts] + [len(hyp), len(ref)])
-    return torch.tensor(rows, dtype=torch.float64).reshape(-1, 10)
-
-
-def _bleu_from_stats(stats: torch.Tensor) -> torch.Tensor:  # (..., 10) summed stats -> BLEU (...)
-    matches, totals, c, r = stats[..., :4], stats[..., 4:8], stats[..., 8], stats[..., 9]
-    log_p = (matches.clamp(min=1e-300) / totals.clamp(min=1)).log().mean(-1)  # sum_n 1/4 log p_n
-    bleu = 100 * torch.exp(torch.clamp(1 - r / c.clamp(min=1), max=0) + log_p)  # BP * exp(...)
-    return torch.where((matches == 0).any(-1), torch.zeros_like(bleu), bleu)
-
-
-def bootstrap_bleu(references: Sequence[str], *systems: Sequence[str], samples: int = 1000,
-                   seed: int = 0) -> dict[str, float]:
-    """Paired bootstrap (Koehn 2004): resample the sentences with replacement `samples` times and
-    recompute the corpus BLEU of each system (sacreBLEU's, from per-sentence 13a statistics) on the
-    same resamples. Returns ``se/<i>``, the standard deviation of system i's BLEU over the
-    resamples (its standard error), and for two systems ``se/diff``, that of BLEU_0 - BLEU_1, and
-    ``win/0``, the fraction of resamples in which system 0 scores higher."""
-    stats = [_sentence_stats(h, references) for h in systems]
-    n = len(references)
-    g = torch.Generator().manual_seed(seed)
-    index = torch.randint(0, n, (samples, n), generator=g)  # (samples, n)
-    scores = [_bleu_from_stats(s[index].sum(1)) for s in stats]  # each (samples,)
-    out = {f"se/{i}": float(s.std()) for i, s in enumerate(scores)}
-    if len(scores) == 2:
-        diff = scores[0] - scores[1]
-        out["se/diff"] = float(diff.std())
-        out["win/0"] = float((diff > 0).double().mean())
-    return out
+    return load_translator(checkpoint, build, device=device)(texts, beam_size=beam_size, alpha=alpha)

@@ -2,5 +2,3 @@
 
 The optimizer itself is :class:`paperzoo.optim.Adam`; this package holds the paper's MNIST models and claims.
 """
-
-from . import experiments, model  # noqa: F401  (registers models, the paper card and claims)

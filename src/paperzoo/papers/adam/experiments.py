@@ -32,12 +32,13 @@ from typing import Any
 import torch
 
 from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.classification import compare
 from ...claims.figures import line_panels, lines
 from ...data import DeviceLoader, load_dataset
 from ...data.root import data_root
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, register_claim, register_paper
+from ...registry import model_entry
 from ...train.classification import DataConfig, train_classifier
 from ...train.env import resolve_device
 from ...train.loop import TrainConfig, Trainer, TrainResult
@@ -149,7 +150,8 @@ def train_contender(ctx: RunContext, p: ComparisonPreset, c: Contender, lr: floa
                       schedule=INVERSE_SQRT if c.decay else p.train.schedule,
                       seed=seed, device=ctx.device, progress=ctx.progress and p.train.progress)
         try:
-            result, _, task = train_classifier(p.model, p.data, cfg, model_kwargs=kwargs, data_root=ctx.data_root,
+            result, _, task = train_classifier(model_entry(p.model), p.data, cfg, model_kwargs=kwargs,
+                                               data_root=ctx.data_root,
                                                run_dir=ctx.subdir("runs", f"{_slug(c.label)}-lr{lr:g}-seed{seed}"))
         except FloatingPointError as e:
             out.diverged = str(e)

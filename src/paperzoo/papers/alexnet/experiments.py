@@ -41,12 +41,13 @@ import torch
 import torch.nn as nn
 
 from ...claims import Claim, Outcome, RunContext, Target, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.classification import ArmResult, noise_margin, paired_margin
 from ...claims.figures import bars, error_curves, line_panels
 from ...data import DeviceLoader, ImageArrays
 from ...data.imagenet import center_crop, pca_colour_basis, pca_colour_noise, random_crop, random_hflip, ten_crop
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, create_model, register_claim, register_paper
+from ...registry import create_model
 from ...train.classification import DataConfig, ImageClassificationTask, evaluate_classifier
 from ...train.env import resolve_device
 from ...train.loop import TrainConfig, Trainer

@@ -23,9 +23,10 @@ import torch
 import torch.nn as nn
 
 from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.classification import ArmResult, compare, noise_margin
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, create_model, register_claim, register_paper
+from ...registry import create_model
 from ...train.classification import DataConfig, ImageClassificationTask
 from ...train.env import resolve_device
 from ...train.loop import TrainConfig, Trainer, TrainResult

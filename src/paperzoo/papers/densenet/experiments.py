@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ...claims import Claim, Outcome, RunContext, Target, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.classification import (
     Arm,
     ArmResult,
@@ -30,7 +31,7 @@ from ...claims.classification import (
 from ...claims.figures import bars, error_curves, lines
 from ...metrics.flops import count_params
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, create_model, register_claim, register_paper
+from ...registry import create_model
 from ...train.classification import DataConfig
 from ...train.loop import TrainConfig
 from ..resnet.experiments import paper_recipe_for

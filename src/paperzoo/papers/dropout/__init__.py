@@ -3,5 +3,3 @@ Neural Networks from Overfitting. JMLR 15(56):1929-1958.
 
 The layer itself is :class:`paperzoo.nn.Dropout`; this package holds the paper's claims.
 """
-
-from . import experiments  # noqa: F401  (registers the paper card and claims)

@@ -44,12 +44,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.figures import line_panels, lines
 from ...data import load_dataset
 from ...data.root import data_root
 from ...nn import MLP, dropout
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, register_claim, register_paper
 from ...train.env import resolve_device
 from ...train.loop import TrainConfig, Trainer
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from ...claims import Claim, Outcome, RunContext, Target, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.classification import (
     Arm,
     ArmResult,
@@ -36,7 +37,7 @@ from ...claims.classification import (
 from ...claims.figures import bars, error_curves
 from ...metrics.flops import count_macs, count_params
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, create_model, model_entry, register_claim, register_paper
+from ...registry import create_model, model_entry
 from ...train.classification import DataConfig
 from ...train.loop import TrainConfig
 from .model import googlenet_loss

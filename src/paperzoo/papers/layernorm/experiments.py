@@ -19,10 +19,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.classification import noise_margin
 from ...nn import Dropout
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, create_model, register_claim, register_paper
+from ...registry import create_model
 from ...train.env import resolve_device
 from ...train.loop import TrainConfig, Trainer, TrainResult
 from .task import Encoded, SentenceClassificationTask, SentenceDataConfig

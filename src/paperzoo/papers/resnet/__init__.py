@@ -1,3 +1,1 @@
 """He, Zhang, Ren, Sun (2015). Deep Residual Learning for Image Recognition. arXiv:1512.03385."""
-
-from . import experiments, model  # noqa: F401  (registers models, the paper card and claims)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from ...claims import Claim, Outcome, RunContext, Target, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.classification import (
     Arm,
     ArmResult,
@@ -27,7 +28,6 @@ from ...claims.classification import (
 )
 from ...claims.figures import bars, error_curves, layer_responses
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, register_claim, register_paper
 from ...train.classification import DataConfig
 from ...train.loop import TrainConfig
 

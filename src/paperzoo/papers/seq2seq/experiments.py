@@ -19,9 +19,11 @@ import torch
 import torch.nn as nn
 
 from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.figures import bars, heatmaps
+from ...metrics.bleu import bootstrap_bleu, score
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, register_claim, register_paper
+from ...registry import model_entry
 from ...train.loop import TrainConfig, TrainResult
 from ...train.translation import (
     BOS_ID,
@@ -30,9 +32,7 @@ from ...train.translation import (
     Pairs,
     TranslationData,
     TranslationTask,
-    bootstrap_bleu,
     load_corpus,
-    score,
     train_translator,
     translate_texts,
 )
@@ -115,7 +115,8 @@ def train_system(ctx: RunContext, label: str, model_name: str, model_kwargs: dic
     """Train one model on `splits` (its run folder ``runs/<label>-seed<seed>``) and translate the
     first `test_sentences` test sentences (0: all) with beam `beam` (1: greedy)."""
     cfg = replace(train, seed=seed, device=ctx.device, progress=ctx.progress and train.progress)
-    result, model, task = train_translator(model_name, data, cfg, criterion=criterion, model_kwargs=model_kwargs,
+    result, model, task = train_translator(model_entry(model_name), data, cfg, criterion=criterion,
+                                           model_kwargs=model_kwargs,
                                            run_dir=ctx.subdir("runs", f"{label}-seed{seed}"), splits=splits)
     return test_system(label, result, model, task, beam=beam, alpha=alpha, test_sentences=test_sentences)
 

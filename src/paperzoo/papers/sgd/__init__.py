@@ -3,5 +3,3 @@
 The paper behind the ``sgd`` key: when "weight decay" is L2 regularisation (for SGD) and when it is
 not (for Adam). SGD itself is :class:`paperzoo.optim.SGD`; this paper has no models of its own.
 """
-
-from . import experiments  # noqa: F401  (registers the paper card and claims)

@@ -35,12 +35,12 @@ import torch
 import torch.nn.functional as F
 
 from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.figures import lines
 from ...data import DeviceLoader, channel_stats, load_dataset
 from ...data.root import data_root
 from ...nn import MLP
 from ...optim import OptimizerConfig, build_optimizer
-from ...registry import PaperCard, register_claim, register_paper
 
 PAPER = register_paper(PaperCard(
     key="sgd",

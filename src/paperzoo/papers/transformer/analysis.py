@@ -32,11 +32,11 @@ import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
 from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims.catalog import register_claim
 from ...claims.figures import line_panels, lines
 from ...data.text import collate_pairs, read_multi30k, train_bpe
 from ...errors import UserError
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import register_claim
 from ...train.env import resolve_device
 from ...train.loop import TrainConfig, Trainer, TrainResult
 from .model import MultiHeadAttention, Transformer, label_smoothed_cross_entropy, scaled_dot_product_attention

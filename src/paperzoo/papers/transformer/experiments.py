@@ -22,12 +22,13 @@ from pathlib import Path
 import torch
 
 from ...claims import Claim, Outcome, RunContext, Target, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.figures import heatmaps, lines
+from ...metrics.bleu import bootstrap_bleu
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, register_claim, register_paper
-from ...train.checkpoint import MODEL_FILE, load_model_file, save_model
+from ...train.checkpoint import MODEL_FILE, average_checkpoints, load_model_file, save_model
 from ...train.loop import TrainConfig
-from ...train.translation import AVERAGED, EOS_ID, TranslationData, bootstrap_bleu, load_corpus
+from ...train.translation import AVERAGED, EOS_ID, TranslationData, load_corpus
 from ..seq2seq.experiments import (
     MIN_BLEU_DIFFERENCE,
     RNN_RECIPE,
@@ -47,7 +48,7 @@ from ..seq2seq.experiments import (
     train_system,
 )
 from ..seq2seq.model import masked_cross_entropy
-from .model import Transformer, average_checkpoints, label_smoothed_cross_entropy
+from .model import Transformer, label_smoothed_cross_entropy
 
 PAPER = register_paper(PaperCard(
     key="transformer",

@@ -24,7 +24,8 @@ You Need*. NeurIPS 2017. arXiv:1706.03762.
   and positional encodings; label smoothing eps_ls = 0.1 (:func:`label_smoothed_cross_entropy`).
 - Section 6.1: beam search with beam 4, length penalty alpha = 0.6, maximum output length input
   length + 50 (:meth:`Transformer.generate`, through :mod:`paperzoo.nn.decoding`); the base models
-  average the last 5 checkpoints, the big ones the last 20 (:func:`average_checkpoints`).
+  average the last 5 checkpoints, the big ones the last 20
+  (:func:`paperzoo.train.checkpoint.average_checkpoints`).
 - Table 3: base (N=6, d_model=512, d_ff=2048, h=8, d_k=d_v=64, P_drop=0.1; 65M parameters) and
   big (N=6, 1024, 4096, h=16, P_drop=0.3; 213M parameters).
 
@@ -56,8 +57,6 @@ Choices the paper leaves open, and deviations (each also stated where it is made
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
@@ -77,7 +76,6 @@ __all__ = [
     "PositionalEncoding",
     "PositionwiseFeedForward",
     "Transformer",
-    "average_checkpoints",
     "causal_mask",
     "label_smoothed_cross_entropy",
     "scaled_dot_product_attention",
@@ -437,36 +435,6 @@ def label_smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, 
         raise UserError(f"unknown label smoothing spread {spread!r}; choose uniform or others")
     keep = target != ignore_index
     return loss[keep].sum() / keep.sum().clamp(min=1)
-
-
-def average_checkpoints(paths: Sequence[str | os.PathLike]) -> dict[str, torch.Tensor]:
-    """The element-wise mean of the weights of N checkpoints written by
-    :mod:`paperzoo.train.checkpoint` (``model.safetensors`` files or checkpoint folders).
-
-    Section 6.1: "we used a single model obtained by averaging the last 5 checkpoints, which were
-    written at 10-minute intervals" (20 for the big models). Floating tensors are averaged in
-    float64 and cast back; others (integer buffers) must be equal and are kept. Load the result
-    with ``model.load_state_dict``.
-    """
-    from ...errors import DataError  # noqa: PLC0415
-    from ...train.checkpoint import load_model_file  # noqa: PLC0415
-
-    if not paths:
-        raise UserError("average_checkpoints needs at least one checkpoint")
-    states = [load_model_file(p)[0] for p in paths]
-    keys = set(states[0])
-    for path, state in zip(paths, states):
-        if set(state) != keys:
-            raise DataError(f"{path}: its weights do not match those of {paths[0]} (different models)")
-    out = {}
-    for key, first in states[0].items():
-        if first.is_floating_point():
-            out[key] = (sum(s[key].double() for s in states) / len(states)).to(first.dtype)
-        elif all(torch.equal(s[key], first) for s in states):
-            out[key] = first
-        else:
-            raise DataError(f"{key}: a non-floating tensor differs between checkpoints; it cannot be averaged")
-    return out
 
 
 # --- builders (Table 3) --------------------------------------------------------------------------

@@ -35,10 +35,11 @@ from functools import partial
 from typing import Any, Literal
 
 from ...claims import Claim, Outcome, RunContext, Target, Verdict
+from ...claims.catalog import register_claim
 from ...claims.figures import bars, lines
-from ...registry import register_claim
+from ...metrics.bleu import bootstrap_bleu
 from ...train.loop import TrainConfig
-from ...train.translation import TranslationData, bootstrap_bleu, load_corpus
+from ...train.translation import TranslationData, load_corpus
 from ..seq2seq.experiments import MIN_BLEU_DIFFERENCE, SMOKE, System, data_note, decoding_note, train_system
 from .experiments import ALPHA, BEAM, MULTI30K, QUICK_DATA, QUICK_SCALE, TransformerSize, noam
 from .model import label_smoothed_cross_entropy

@@ -1,3 +1,1 @@
 """Simonyan, Zisserman (2015). Very Deep Convolutional Networks for Large-Scale Image Recognition. arXiv:1409.1556."""
-
-from . import experiments, model  # noqa: F401  (registers the models and the paper card)

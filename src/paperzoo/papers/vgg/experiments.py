@@ -42,6 +42,7 @@ import torch.multiprocessing as mp
 import torch.nn as nn
 
 from ...claims import Claim, Outcome, RunContext, Target, Verdict
+from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.classification import (
     Arm,
     ArmResult,
@@ -55,7 +56,7 @@ from ...claims.classification import (
 from ...claims.figures import bars, error_curves, lines
 from ...data.imagenet import random_crop, random_hflip, resize_shorter, scale_jitter
 from ...optim import OptimizerConfig, ScheduleConfig
-from ...registry import PaperCard, create_model, register_claim, register_paper
+from ...registry import create_model
 from ...train.classification import DataConfig, ImageClassificationTask, evaluate_classifier
 from ...train.env import resolve_device
 from ...train.loop import TrainConfig, Trainer, TrainResult
