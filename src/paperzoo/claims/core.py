@@ -61,7 +61,8 @@ class Claim:
     rule: str = ""
     targets: tuple[Target, ...] = ()
     notes: str = ""
-    #: Overrides that shrink the quick preset to seconds, for the test suite's smoke run.
+    #: Overrides beyond the preset type's own (:meth:`Preset.smoke`) that shrink the quick preset to
+    #: seconds, for the test suite's smoke run.
     smoke: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -72,6 +73,11 @@ class Claim:
     def rule_text(self) -> str:
         """The verdict rule in words: the rule object's own text, else ``rule``."""
         return rule_text(self.verdict, self.rule)
+
+    def smoke_overrides(self, preset: str = "quick") -> dict[str, str]:
+        """What shrinks preset ``preset`` to seconds: its type's overrides, then the claim's own."""
+        p = self.preset(preset)
+        return {**(p.smoke() if hasattr(p, "smoke") else {}), **self.smoke}
 
     def preset(self, name: str) -> Any:
         if name not in self.presets:

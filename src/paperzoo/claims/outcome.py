@@ -108,13 +108,16 @@ class Outcome:
             return stats.Estimate(statistics.fmean(diffs), 0.0, math.inf, len(diffs), ("divergence",))
         parts = [stats.seed_part(diffs)]
         ia, ib = self.items.get(ka), self.items.get(kb)
-        if ia and ib:
+        se = self.difference_se.get((metric, a, b)) or self.difference_se.get((metric, b, a))
+        if ia and ib:   # the same items for both arms: paired
             if len(ia[0]) != len(ib[0]):
                 raise ValueError(f"{ka} and {kb} were evaluated on different numbers of items")
             parts.append(stats.item_part(_item_differences(ia, ib)))
-        se = self.difference_se.get((metric, a, b)) or self.difference_se.get((metric, b, a))
-        if se:
+        elif se:        # a measured standard error of the difference (a paired bootstrap)
             parts.append((statistics.fmean(s * s for s in se), math.inf, "bootstrap"))
+        elif ka in self.value_se and kb in self.value_se:   # each arm's own measurement noise: unpaired
+            variance = sum(statistics.fmean(s * s for s in self.value_se[k]) for k in (ka, kb))
+            parts.append((variance, math.inf, "measurement"))
         return stats.combine(statistics.fmean(diffs), [p for p in parts if p is not None], len(diffs))
 
 

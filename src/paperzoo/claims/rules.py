@@ -383,6 +383,34 @@ def all_of(*rules: Rule) -> AllOf:
 
 
 @dataclass(frozen=True)
+class Each(Rule):
+    """:func:`all_of` over rules made from the preset: ``make(*args)`` for each tuple of ``over``."""
+
+    over: Of[Any]
+    make: Callable[..., Rule]
+    example: tuple[Any, ...]   # arguments for the rule shown in the text
+
+    def decide(self, out: Outcome, preset: Any) -> Verdict:
+        rules = [self.make(*args) for args in self.over(preset)]
+        if not rules:
+            return Verdict("inconclusive", f"this preset has no {self.over.words} to compare")
+        return AllOf(tuple(rules))(out, preset)
+
+    def condition(self) -> str:
+        return f"for each of {self.over.words}: {self.make(*self.example).condition()}"
+
+    def text(self) -> str:
+        return (f"holds if, for each of {self.over.words}, the rule holds, does not hold if it fails for any, "
+                f"inconclusive otherwise; the rule, e.g.: {self.make(*self.example).text()}")
+
+
+def each(over: Of[Any], make: Callable[..., Rule], *, example: tuple[Any, ...]) -> Each:
+    """``make(*args)`` for every ``args`` that ``over`` gives for the preset, all of which must hold;
+    ``example`` names the arguments shown in the rule's text."""
+    return Each(over, make, tuple(example))
+
+
+@dataclass(frozen=True)
 class Custom(Rule):
     fn: Callable[[Outcome, Any], Verdict]
     words: str
@@ -404,5 +432,5 @@ def rule_text(verdict: Callable[..., Verdict] | Rule, fallback: str = "") -> str
     return verdict.text() if isinstance(verdict, Rule) else fallback
 
 
-__all__ = ["Of", "Rule", "all_of", "at_least", "at_most", "custom", "equivalent", "equivalence_verdict", "higher",
-           "learned", "long_enough", "lower", "ordered", "rule_text", "within"]
+__all__ = ["Of", "Rule", "all_of", "at_least", "at_most", "custom", "each", "equivalent", "equivalence_verdict",
+           "higher", "learned", "long_enough", "lower", "ordered", "rule_text", "within"]

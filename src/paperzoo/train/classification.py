@@ -52,17 +52,32 @@ def _load(name: str, split: str, root: str) -> ImageArrays:
 Loss = Callable[[Any, torch.Tensor], torch.Tensor]
 
 
+#: Changes a training batch, drawing from the task's own generator (crops, scale jitter, colour noise).
+TrainTransform = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+#: Changes an evaluation batch's images (a centre crop, a test scale, another dtype).
+EvalTransform = Callable[[torch.Tensor], torch.Tensor]
+
+
 class ImageClassificationTask:
     """Cross-entropy training (or ``loss``); reports loss and top-1 error (a fraction) on train, val and test.
 
     ``loss(output, labels)`` replaces the cross-entropy in training; a tuple output's first element
     is taken as the logits for the training error. Evaluation (eval mode) always uses the logits.
+
+    Variants of the input pipeline are plain functions: ``train_transform(x, y, generator)``
+    changes each (normalised, loader-augmented) training batch, drawing from the task's own
+    generator (seeded by ``seed``, saved with checkpoints); ``eval_transform(x)`` changes each
+    evaluation batch. After each evaluation :attr:`errors` holds, per evaluated split, each
+    image's error (a bool tensor, in the loader's fixed order), for paired tests between arms.
     """
 
     def __init__(self, cfg: DataConfig, *, device: str | torch.device = "cpu", seed: int = 0,
-                 root: str | Path | None = None, channels_last: bool = False, loss: Loss | None = None) -> None:
+                 root: str | Path | None = None, channels_last: bool = False, loss: Loss | None = None,
+                 train_transform: TrainTransform | None = None, eval_transform: EvalTransform | None = None) -> None:
         self.cfg = cfg
         self.loss = loss
+        self.train_transform, self.eval_transform = train_transform, eval_transform
+        self.generator = torch.Generator().manual_seed(seed)
         self.device = torch.device(device)
         root = str(data_root(root))
         full = _load(cfg.dataset, "train", root)
@@ -90,14 +105,28 @@ class ImageClassificationTask:
             for name, data in (("val", val), ("test", test)) if data is not None
         }
         self.sizes = {"train": len(train), "val": len(val) if val is not None else 0, "test": len(test)}
+        self.errors: dict[str, torch.Tensor] = {}
 
     def meta(self) -> dict[str, Any]:
         """Data description stored with checkpoints (what ``paperzoo eval`` needs to normalise)."""
         return {"dataset": self.cfg.dataset, "source": self.source, "mean": list(map(float, self.mean)),
                 "std": list(map(float, self.std)), "classes": list(self.classes)}
 
+    def model_kwargs(self, spec: ModelSpec) -> dict[str, Any]:
+        """The builder arguments the data fixes: the number of classes, and the input channels
+        when they differ from what the model expects (UserError if it cannot take them)."""
+        kwargs: dict[str, Any] = {"num_classes": len(self.classes)}
+        if self.channels != spec.input_size[0]:
+            if "in_channels" not in spec.signature().parameters:
+                raise UserError(f"{spec.name} takes {spec.input_size[0]}-channel images and {self.cfg.dataset} has "
+                                f"{self.channels}; choose another model or dataset")
+            kwargs["in_channels"] = self.channels
+        return kwargs
+
     def train_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        return self.train_loader.forever()
+        if self.train_transform is None:
+            return self.train_loader.forever()
+        return (self.train_transform(x, y, self.generator) for x, y in self.train_loader.forever())
 
     def training_step(self, model: nn.Module, batch):
         x, y = batch
@@ -109,24 +138,35 @@ class ImageClassificationTask:
         return loss, {"error": (logits.argmax(1) != y).float().mean()}
 
     def evaluate(self, model: nn.Module) -> dict[str, float]:
-        return {f"{name}_{k}": v for name, loader in self.eval_loaders.items()
-                for k, v in evaluate_classifier(model, loader).items()}
+        out = {}
+        for name, loader in self.eval_loaders.items():
+            batches = loader if self.eval_transform is None else ((self.eval_transform(x), y) for x, y in loader)
+            wrong: list[torch.Tensor] = []
+            out |= {f"{name}_{k}": v for k, v in evaluate_classifier(model, batches, wrong=wrong).items()}
+            self.errors[name] = torch.cat(wrong).cpu()
+        return out
 
     def state_dict(self) -> dict[str, Any]:
-        return {"train_loader": self.train_loader.state_dict()}
+        return {"train_loader": self.train_loader.state_dict(), "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.train_loader.load_state_dict(state["train_loader"])
+        if "generator" in state:
+            self.generator.set_state(state["generator"])
 
 
-def evaluate_classifier(model: nn.Module, loader) -> dict[str, float]:
-    """Mean cross-entropy and top-1 error over a finite loader (caller sets eval mode/no_grad)."""
+def evaluate_classifier(model: nn.Module, loader, *, wrong: list[torch.Tensor] | None = None) -> dict[str, float]:
+    """Mean cross-entropy and top-1 error over a finite loader (caller sets eval mode/no_grad);
+    ``wrong`` collects each batch's per-image errors (bool) when given."""
     loss = errors = n = 0.0
     for x, y in loader:
         logits = model(x).float()
         loss += F.cross_entropy(logits, y, reduction="sum").item()
-        errors += (logits.argmax(1) != y).sum().item()
+        miss = logits.argmax(1) != y
+        errors += miss.sum().item()
         n += y.numel()
+        if wrong is not None:
+            wrong.append(miss)
     return {"loss": loss / n, "error": errors / n}
 
 
@@ -137,16 +177,10 @@ def train_classifier(spec: ModelSpec, data: DataConfig, train: TrainConfig, *,
     """Build the model ``spec`` describes (a :class:`~paperzoo.registry.ModelEntry`, e.g.
     ``model_entry("resnet20")``) for the classification task, and train it with the one loop
     (``loss``: see :class:`ImageClassificationTask`)."""
-    model_kwargs = dict(model_kwargs or {})
     device = resolve_device(train.device)
     task = ImageClassificationTask(data, device=device, seed=train.seed, root=data_root,
                                    channels_last=train.channels_last, loss=loss)
-    model_kwargs.setdefault("num_classes", len(task.classes))
-    if task.channels != spec.input_size[0]:
-        if "in_channels" not in spec.signature().parameters:
-            raise UserError(f"{spec.name} takes {spec.input_size[0]}-channel images and {data.dataset} has "
-                            f"{task.channels}; choose another model or dataset")
-        model_kwargs.setdefault("in_channels", task.channels)
+    model_kwargs = {**task.model_kwargs(spec), **dict(model_kwargs or {})}
     torch.manual_seed(train.seed)  # the model's initialisation depends on the run's seed only
     model = spec.build(**model_kwargs)
     meta = {"model": spec.name, "model_kwargs": model_kwargs, "data": task.meta()}

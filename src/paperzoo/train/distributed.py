@@ -12,8 +12,10 @@ did; pass ``sync_bn=True`` to the trainer for statistics over the global batch.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -82,3 +84,39 @@ _LOST = ("timed out", "timeout", "connection closed", "connection reset", "broke
 def lost_peer(error: BaseException) -> bool:
     """Whether a collective failed because another worker stopped answering or died."""
     return isinstance(error, RuntimeError) and any(w in str(error).lower() for w in _LOST)
+
+
+def spawn_workers(fn: Callable[..., Any], world_size: int, *args: Any, timeout: float = 600.0) -> list[Any]:
+    """Run ``fn(*args)`` in ``world_size`` CPU processes that join one gloo process group the way
+    torchrun describes it (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``/``PORT`` in the environment),
+    so that the loop inside ``fn`` trains data-parallel. Returns each worker's return value in rank
+    order (tensors, numbers, strings and containers of them: they travel through ``torch.save``).
+    ``fn`` must be importable (a module-level function)."""
+    import tempfile
+
+    import torch.multiprocessing as mp  # noqa: PLC0415  (imported on use: it costs start-up time)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mp.spawn(_worker, args=(fn, world_size, _free_port(), tmp, args, timeout), nprocs=world_size, join=True)
+        return [torch.load(os.path.join(tmp, f"rank{r}.pt"), weights_only=True) for r in range(world_size)]
+
+
+def _worker(rank: int, fn: Callable[..., Any], world: int, port: int, out_dir: str, args: tuple, timeout: float,
+            ) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    try:
+        init_distributed(torch.device("cpu"), timeout=timeout)
+        torch.save(fn(*args), os.path.join(out_dir, f"rank{rank}.pt"))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -180,6 +180,15 @@ class TranslationTask:
         return {"task": "translation", "corpus": self.cfg.corpus, "src": self.cfg.src, "tgt": self.cfg.tgt,
                 "vocab_size": self.tokenizer.get_vocab_size(), "tokenizer": TOKENIZER_FILE}
 
+    def model_kwargs(self, spec: ModelSpec) -> dict[str, int]:
+        """The builder's vocabulary arguments: one shared vocabulary, or source and target ones."""
+        vocab_size, params = self.tokenizer.get_vocab_size(), spec.signature().parameters
+        if "vocab_size" in params:
+            return {"vocab_size": vocab_size}
+        if "src_vocab_size" in params and "tgt_vocab_size" in params:
+            return {"src_vocab_size": vocab_size, "tgt_vocab_size": vocab_size}
+        raise UserError(f"{spec.name} is not a translation model (it takes no vocabulary size)")
+
     # --- the loop's interface ------------------------------------------------------------------
 
     def train_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -235,16 +244,6 @@ class TranslationTask:
 
 # --- training ----------------------------------------------------------------------------------
 
-def _vocab_kwargs(spec: ModelSpec, vocab_size: int) -> dict[str, int]:
-    """The builder's vocabulary arguments: one shared vocabulary, or source and target ones."""
-    params = spec.signature().parameters
-    if "vocab_size" in params:
-        return {"vocab_size": vocab_size}
-    if "src_vocab_size" in params and "tgt_vocab_size" in params:
-        return {"src_vocab_size": vocab_size, "tgt_vocab_size": vocab_size}
-    raise UserError(f"{spec.name} is not a translation model (it takes no vocabulary size)")
-
-
 def train_translator(spec: ModelSpec, data: TranslationData, train: TrainConfig, *, criterion: Criterion,
                      model_kwargs: dict[str, Any] | None = None, run_dir: str | Path | None = None,
                      data_root: str | Path | None = None, splits: dict[str, Pairs] | None = None,
@@ -266,7 +265,7 @@ def train_translator(spec: ModelSpec, data: TranslationData, train: TrainConfig,
             save_tokenizer(tokenizer, run_dir)
     device = resolve_device(train.device)
     task = TranslationTask(data, splits, tokenizer, criterion, device=device, seed=train.seed)
-    model_kwargs = {**dict(model_kwargs or {}), **_vocab_kwargs(spec, tokenizer.get_vocab_size())}
+    model_kwargs = {**dict(model_kwargs or {}), **task.model_kwargs(spec)}
     torch.manual_seed(train.seed)  # the initialisation depends on the run's seed only
     model = spec.build(**model_kwargs)
     meta = {"model": spec.name, "model_kwargs": model_kwargs, "data": task.meta(),
