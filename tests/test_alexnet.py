@@ -115,10 +115,11 @@ def test_initialisation_follows_section_5(alexnet):
 
 
 def test_paper_recipe():
-    r = E.PAPER_RECIPE
-    assert (r.batch_size, r.optimizer.name, r.optimizer.lr, r.optimizer.momentum, r.optimizer.weight_decay) == \
+    # Section 5: batch 128, SGD with momentum 0.9, weight decay 5e-4, learning rate 0.01
+    r, data = E.FULL_RECIPE, E.CIFAR_DATA
+    assert (data.batch_size, r.optimizer.name, r.optimizer.lr, r.optimizer.momentum, r.optimizer.weight_decay) == \
         (128, "sgd", 0.01, 0.9, 5e-4)
-    assert (r.lr_factor, r.lr_drops, r.epochs) == (0.1, 3, 90)
+    assert r.schedule.gamma == 0.1 and len(r.schedule.milestones) == 2
 
 
 # --- local response normalisation -------------------------------------------------------------

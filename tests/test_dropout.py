@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from paperzoo.claims import Outcome
+from paperzoo.claims.catalog import get_claim
 from paperzoo.papers.dropout import experiments as ex
 
 
@@ -80,30 +82,55 @@ def test_monte_carlo_mean_of_paperzoo_dropout_matches_the_closed_form():
 def test_monte_carlo_summary_reports_z_and_the_one_over_root_n_slope():
     x, y, w, b = _problem(n=30, d=6, k=2, seed=3)
     m = ex.monte_carlo(x, y, w, b, 0.5, ex.MonteCarlo(examples=30, samples=256, repeats=32), seed=0)
-    assert abs(m["z"]) < 4 and -0.7 < m["slope"] < -0.3
+    assert abs(m["z"]) < 4 and -0.7 < m["slope"] < -0.3 and 0 < m["slope_se"] < 0.1
     assert m["counts"][0] == 1 and m["counts"][-1] == 256 and len(m["rms"]) == 9
+    assert m["excess"] == pytest.approx(m["z"] * m["excess_se"])
 
 
-def _outcome(z=0.5, slope=-0.5, near=0.01, plain=0.5, ols=0.6, drops=(0.2, 0.5)):
+def _outcome(excess=0.005, excess_se=0.01, slope=-0.5, slope_se=0.03, near=(1.0,), plain=(50.0,), ols=60.0,
+             drops=(0.2, 0.5)):
+    """What l2_experiment records: the Monte-Carlo excess (% of E_R[L]) and slope with their measured
+    standard errors, and the distances (%) to the closed form, per seed."""
     out = Outcome()
     for p in drops:
-        out.add(f"mc_z/p={p:g}", [z])
-        out.add(f"mc_slope/p={p:g}", [slope])
-        out.add(f"distance/dropout-sgd-p={p:g}", [near])
-        out.add(f"distance/plain-sgd-to-p={p:g}", [plain])
-        out.add(f"distance/ols-to-p={p:g}", [ols])
+        k = f"p={p:g}"
+        for key, value, se in (("mc_excess", excess, excess_se), ("mc_slope", slope, slope_se)):
+            out.add(f"{key}/{k}", [value])
+            out.value_se[f"{key}/{k}"] = [se]
+        out.add(f"distance/dropout-sgd-{k}", list(near))
+        out.add(f"distance/plain-sgd-to-{k}", list(plain))
+        out.add(f"distance/ols-to-{k}", [ols])
     return out
 
 
 def test_verdict_rule():
-    preset = ex.DropoutPreset("t", tolerance=0.05)
-    assert ex.l2_verdict(_outcome(), preset).status == "holds"
-    assert ex.l2_verdict(_outcome(z=6.0), preset).status == "does not hold"
-    assert ex.l2_verdict(_outcome(slope=-0.1), preset).status == "does not hold"
-    assert ex.l2_verdict(_outcome(near=0.2), preset).status == "does not hold"
-    assert ex.l2_verdict(_outcome(z=3.5), preset).status == "inconclusive"
-    assert ex.l2_verdict(_outcome(near=0.08), preset).status == "inconclusive"
-    assert ex.l2_verdict(_outcome(plain=0.1), preset).status == "inconclusive"   # plain SGD lands there too
+    claim = get_claim("dropout.l2-equivalence")
+    assert claim.rule == "" and "the preset's drop probabilities" in claim.rule_text
+    preset = ex.DropoutPreset(description="t", tolerance=0.05)
+
+    def verdict(**kw):
+        return claim.verdict(_outcome(**kw), preset).status
+
+    assert verdict() == "holds"
+    # the Monte-Carlo mean: TOST within 0.1% of E_R[L] on its measured standard error
+    assert verdict(excess=0.5) == "does not hold"               # a closed form off by 0.5%: outside the margin
+    assert verdict(excess=0.095) == "inconclusive"              # the interval reaches past the margin
+    assert verdict(excess_se=0.1) == "inconclusive"             # too few masks to tell
+    # the slope: holds within [-0.65, -0.35], does not hold beyond [-0.8, -0.2]
+    assert verdict(slope=-0.1) == "does not hold"
+    assert verdict(slope=-0.3) == "inconclusive"
+    assert verdict(slope=-0.4, slope_se=0.1) == "inconclusive"  # the bootstrap interval leaves the band
+    # dropout-SGD's distance: at most the tolerance (5%); does not hold beyond 3 tolerances
+    assert verdict(near=(20.0,)) == "does not hold"
+    assert verdict(near=(8.0,)) == "inconclusive"
+    assert verdict(near=(2.0, 2.1, 2.05)) == "holds"            # three seeds: the seed interval counts
+    assert verdict(near=(2.0, 9.0, 4.0)) == "inconclusive"
+    # the controls: plain SGD landing there too leaves the test without power
+    assert verdict(plain=(10.0,)) == "inconclusive"
+    # SGD that has not had the training to converge is not judged
+    short = ex.DropoutPreset(description="t", train=replace(ex.RECIPE, steps=400))
+    v = claim.verdict(_outcome(near=(40.0,)), short)
+    assert v.status == "inconclusive" and "400 iterations" in v.reason
 
 
 def test_regression_data_is_pooled_pixels_and_one_hot_labels(shared_data):
@@ -111,3 +138,19 @@ def test_regression_data_is_pooled_pixels_and_one_hot_labels(shared_data):
     assert x.shape[0] == y.shape[0] == 500 and 0 < x.shape[1] <= 196
     assert float(x.min()) >= 0 and float(x.max()) <= 1 and torch.equal(y.sum(1), torch.ones(500, dtype=y.dtype))
     assert "MNIST" in source
+
+
+def test_the_linear_model_starts_from_zero_and_the_task_sizes_it():
+    import paperzoo
+    from paperzoo.registry import model_entry
+
+    model = paperzoo.create_model("linear_dropout", in_features=7, num_classes=3, input_dropout=0.5)
+    assert not model.out.weight.detach().any() and not model.out.bias.detach().any() and model.input_dropout.p == 0.5
+    x, y, _, _ = _problem(n=12, d=7, k=3)
+    task = ex.regression_task(x, y, {"ols": ex.ridge_solution(x, y, 0.0)})(
+        ex.RegressionData(batch_size=4), device=torch.device("cpu"), seed=0, root=None, run_dir=None,
+        channels_last=False)
+    assert task.model_kwargs(model_entry("linear_dropout")) == {"in_features": 7, "num_classes": 3}
+    assert task.evaluate(model)["distance/ols"] == pytest.approx(1.0)   # from zero: the whole way to go
+    arms = ex._arms(ex.DropoutPreset(description="t", drop=(0.2,)), task=None)
+    assert [(a.label, a.kwargs["input_dropout"]) for a in arms] == [("plain-sgd", 0.0), ("dropout-sgd-p=0.2", 0.2)]

@@ -3,6 +3,8 @@ verdict rules on constructed outcomes (the smoke run of each claim is in test_cl
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -12,16 +14,20 @@ from paperzoo.claims.catalog import get_claim
 from paperzoo.papers.googlenet import experiments as ex
 from paperzoo.papers.googlenet.model import googlenet_loss
 
-FULL = ex.InceptionPreset("t")   # the 64k-iteration recipe, 10k test images
+FULL = ex.InceptionPreset(description="t")   # the 64k-iteration recipe, 10k test images
 QUICK = get_claim("inception.auxiliary").presets["quick"]
+N = 10000
 
 
 def test_claims_are_registered_with_quick_full_and_smoke():
     assert {"inception.efficiency", "inception.auxiliary"} <= set(paperzoo.list_claims(paper="googlenet"))
     for claim_id in ("inception.efficiency", "inception.auxiliary"):
         claim = get_claim(claim_id)
-        assert {"quick", "full"} <= set(claim.presets) and claim.smoke["train.steps"] == "4"
+        assert {"quick", "full"} <= set(claim.presets) and claim.smoke_overrides()["train.steps"] == "4"
+        assert claim.smoke_overrides()["width"] == "0.0625" and claim.rule == ""
         assert claim.presets["full"].width == 1.0 and claim.presets["quick"].width == ex.QUICK_WIDTH
+        assert "inconclusive if the run trains for fewer than 64000" in claim.rule_text
+    assert ex.CIFAR_RECIPE.steps == 64000 and ex.CIFAR_RECIPE.optimizer.weight_decay == 2e-4
 
 
 def test_parameter_ratio_of_the_registered_imagenet_models():
@@ -38,42 +44,55 @@ def test_ratio_tolerance():
     assert not ex.ratio_matches(9.5) and not ex.ratio_matches(8.71) and not ex.ratio_matches(14.5)
 
 
-def _outcome(values: dict[str, float | list[float]]) -> Outcome:
+def per_image(rate: float, seed: int) -> list[float]:
+    """Each test image's error (0 or 100), ``rate`` % of them wrong, chosen at random."""
+    wrong = set(random.Random(seed).sample(range(N), round(rate * N / 100)))
+    return [100.0 * (i in wrong) for i in range(N)]
+
+
+def _outcome(errors: dict[str, float | list[float]], steps: int = 64000) -> Outcome:
     out = Outcome()
-    for k, v in values.items():
-        out.add(k, v if isinstance(v, list) else [v])
+    for index, (arm, rates) in enumerate(errors.items()):
+        rates = rates if isinstance(rates, list) else [rates]
+        out.add_items(f"test_error/{arm}", [per_image(r, 100 * index + s) for s, r in enumerate(rates)])
+    out.values["train_steps"] = steps
     return out
 
 
 def test_efficiency_verdict():
-    def verdict(ratio, g, a, preset=FULL):
-        out = _outcome({"test_error/GoogLeNet": g, "test_error/AlexNet": a})
+    def verdict(ratio, g, a, steps=64000):
+        out = _outcome({"GoogLeNet": g, "AlexNet": a}, steps)
         out.values |= {"param_ratio": ratio, "params/alexnet": 60e6, "params/googlenet": 60e6 / ratio}
-        return ex.efficiency_verdict(out, preset).status
+        out.value_se["param_ratio"] = [0.0]
+        return get_claim("inception.efficiency").verdict(out, FULL).status
 
     assert verdict(12.0, 8.0, 18.0) == "holds"
-    assert verdict(8.7, 8.0, 18.0) == "does not hold"          # the ratio alone decides against
-    assert verdict(12.0, 18.0, 8.0) == "does not hold"          # GoogLeNet significantly worse
-    assert verdict(12.0, 10.0, 10.5) == "inconclusive"          # 0.5 points < two SE on 10k images (0.85)
-    assert verdict(12.0, 30.0, 60.0, QUICK) == "inconclusive"   # short schedule: accuracy not judged
+    assert verdict(8.7, 8.0, 18.0) == "does not hold"            # the exact ratio alone decides against
+    assert verdict(8.7, 30.0, 60.0, steps=150) == "does not hold"  # ... on any preset
+    assert verdict(12.0, 18.0, 8.0) == "does not hold"            # GoogLeNet significantly worse
+    assert verdict(12.0, 10.0, 10.5) == "inconclusive"            # 0.5 points: within the noise on 10k images
+    # a short run decides nothing about accuracy, even when GoogLeNet looks far worse (the old rule's bug)
+    assert verdict(12.0, 60.0, 30.0, steps=150) == "inconclusive"
+    assert verdict(12.0, 89.5, 60.0) == "inconclusive"            # GoogLeNet did not learn
 
 
-def test_auxiliary_verdict():
+def test_auxiliary_verdict_is_an_equivalence_test():
     a, b = ex.AUX_LABELS[True], ex.AUX_LABELS[False]
 
-    def verdict(with_aux, without, preset=FULL):
-        out = _outcome({f"test_error/{a}": with_aux, f"test_error/{b}": without})
-        out.add("aux_effect", [y - x for x, y in zip(out.per_seed[f"test_error/{a}"], out.per_seed[f"test_error/{b}"])])
-        return ex.auxiliary_verdict(out, preset).status
+    def verdict(with_aux, without, steps=64000):
+        out = _outcome({a: with_aux, b: without}, steps)
+        return get_claim("inception.auxiliary").verdict(out, FULL).status
 
-    # two SE of the difference at 7% error on 10k test images: 0.72 points
-    assert verdict(7.0, 7.3) == "holds"                   # +0.3 +- 0.72 <= 1.5
-    assert verdict(7.0, 5.5) == "does not hold"           # significantly hurt
-    assert verdict(7.0, 10.0) == "does not hold"          # a gain far above minor
-    assert verdict(7.0, 8.2) == "inconclusive"            # +1.2 +- 0.8: not bounded below 1.5
-    # the seed spread widens the margin when it is larger than the binomial one
-    assert verdict([6.0, 8.0, 6.0, 8.0], [6.4, 8.4, 6.4, 8.4]) == "inconclusive"
-    assert verdict(7.0, 7.3, QUICK) == "inconclusive"
+    # independent errors at 7% on 10k test images: the 90% interval of the difference is about +-0.6 points
+    assert verdict(7.0, 7.3) == "holds"                  # +0.3, inside +-1.5
+    assert verdict(7.0, 6.7) == "holds"                  # harmless the other way too
+    assert verdict(7.0, 10.0) == "does not hold"         # a gain far above minor
+    assert verdict(10.0, 7.0) == "does not hold"         # ... or a loss
+    assert verdict(7.0, 8.2) == "inconclusive"           # +1.2: its interval reaches past 1.5
+    # the seed spread widens the interval (Student-t on the seeds)
+    assert verdict([6.0, 8.0, 6.0, 8.0], [6.4, 10.4, 4.4, 8.4]) == "inconclusive"
+    assert verdict(7.0, 7.3, steps=150) == "inconclusive"   # too short: reported, not judged
+    assert "1.5" in get_claim("inception.auxiliary").rule_text
 
 
 def test_auxiliary_arms_differ_only_in_the_auxiliary_classifiers():

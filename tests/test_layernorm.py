@@ -8,12 +8,14 @@ import torch
 import torch.nn.functional as F
 
 import paperzoo
+import paperzoo.claims.catalog
+import paperzoo.registry
 from paperzoo.claims import Outcome
 from paperzoo.data import Vocabulary
 from paperzoo.data.sentences import LabelledSentences
 from paperzoo.papers.layernorm import experiments as ex
 from paperzoo.papers.layernorm.model import token_batch
-from paperzoo.papers.layernorm.task import Encoded, SentenceClassificationTask, SentenceDataConfig
+from paperzoo.papers.layernorm.task import Encoded, SentenceClassificationTask, SentenceDataConfig, sentence_task
 
 
 def _model(norm, seed=0):
@@ -67,13 +69,15 @@ def _encoded(n=40):
 
 def test_dependence_probe_measures_zero_for_ln_and_more_for_bn():
     data = _encoded()
-    p = ex.DependencePreset("t", shuffles=3, probe_batch_size=8, extra_padding=4)
+    p = ex.DependencePreset(description="t", shuffles=3, probe_batch_size=8, extra_padding=4)
     ln = ex.dependence(_model("layer"), data, p, seed=0)
     bn = ex.dependence(_model("batch"), data, p, seed=0)
     masked = ex.dependence(_model("masked_batch"), data, p, seed=0)
     assert ln["batch_change_max"] < 1e-5 and ln["pad_change_max"] < 1e-5
     assert bn["batch_change"] > 1e-3 and bn["pad_change"] > 1e-3 and bn["eval_change_max"] < 1e-5
     assert masked["batch_change"] > 1e-3 and masked["pad_change_max"] < 1e-5
+    assert len(bn["batch_change_items"]) == len(data)
+    assert max(bn["pad_change_items"]) == pytest.approx(bn["pad_change_max"])
     model = _model("batch")
     before = model.blocks[0].norm.running_mean.clone()
     ex.dependence(model, data, p, seed=0)
@@ -112,17 +116,35 @@ def test_sentence_task_batches_and_resume(shared_data):
     assert set(metrics) == {"dev_loss", "dev_error"} and 0 <= metrics["dev_error"] <= 1
 
 
-def _dependence_outcome(ln_change, bn_batch, bn_pad):
+def test_sentence_task_fixes_the_models_vocabulary_and_classes(shared_data):
+    cfg = SentenceDataConfig(batch_size=8, train_subset=30, eval_subset=20)
+    task = sentence_task(cfg, device="cpu", seed=0, root=shared_data, run_dir=None, channels_last=False)
+    assert task.model_kwargs(paperzoo.registry.model_entry("sentence_conv")) == {
+        "vocab_size": len(task.vocab), "num_classes": 2}
+    arms = ex._arms(ex.DependencePreset(description="t"))
+    assert [a.label for a in arms] == ["none", "batch", "masked_batch", "layer"]
+    assert arms[0].kwargs["norm"] is None and all(a.task is sentence_task for a in arms)
+
+
+def _dependence_outcome(ln_change, bn_batch, bn_pad, seeds=1, sentences=872):
+    """LN's largest change (logits), and BN's mean changes with each sentence's change around them."""
     out = Outcome()
-    for k, v in {"batch_change_max/layer": ln_change, "pad_change_max/layer": ln_change, "batch_change/batch": bn_batch,
-                 "pad_change/batch": bn_pad, "flips/batch": 5.0, "pad_flips/batch": 1.0}.items():
-        out.add(k, [v])
+    out.add(ex.LN_CHANGE, [1e6 * ln_change])
+    for key, mean in (("batch_change/batch", bn_batch), ("pad_change/batch", bn_pad)):
+        out.add_items(key, [[mean * (0.5 + (i % 2)) * (1 + 0.1 * s) for i in range(sentences)] for s in range(seeds)])
     return out
 
 
 def test_batch_independence_verdict_rule():
-    p = ex.DependencePreset("t")
-    assert ex.batch_independence_verdict(_dependence_outcome(1e-7, 0.3, 0.1), p).status == "holds"
-    assert ex.batch_independence_verdict(_dependence_outcome(1e-2, 0.3, 0.1), p).status == "does not hold"
-    assert ex.batch_independence_verdict(_dependence_outcome(1e-7, 0.3, 1e-6), p).status == "does not hold"
-    assert ex.batch_independence_verdict(_dependence_outcome(1e-7, 0.3, 1e-3), p).status == "inconclusive"
+    claim = paperzoo.claims.catalog.get_claim("layernorm.batch-independence")
+    assert claim.rule == "" and "LN's largest change" in claim.rule_text
+
+    def verdict(*args, **kw):
+        return claim.verdict(_dependence_outcome(*args, **kw), ex.DependencePreset(description="t")).status
+
+    assert verdict(1e-7, 0.3, 0.1) == "holds"
+    assert verdict(1e-7, 0.3, 0.1, seeds=3) == "holds"
+    assert verdict(1e-2, 0.3, 0.1) == "does not hold"        # LN moved beyond round-off: exact check, no noise
+    assert verdict(1e-7, 0.3, 1e-6) == "does not hold"       # BN's padding probe far below one tolerance
+    assert verdict(1e-7, 0.3, 1e-3) == "inconclusive"        # above round-off, below 100 tolerances
+    assert verdict(1e-7, 0.3, 0.012, sentences=10) == "inconclusive"   # few sentences: the interval reaches below

@@ -106,11 +106,13 @@ def test_softmax_saturates_and_its_gradient_vanishes_without_scaling():
 
 
 def test_gradient_probe_records_every_quantity_the_verdict_reads():
-    p = an.ScalingPreset("t", probe_d_ks=(4, 64), samples=200, queries=16, keys=8, d_v=4)
+    p = an.ScalingPreset(description="t", probe_d_ks=(4, 64), samples=200, queries=16, keys=8, d_v=4)
     values = an.gradient_probe(p, seed=0)
     for d in p.probe_d_ks:
-        for key in ("var_ratio", "var_se"):
-            assert f"{key}/d_k={d}" in values
+        for key in ("var_ratio", "var_se", "grad_ratio", "grad_ratio_se"):
+            assert math.isfinite(values[f"{key}/d_k={d}"])
+        assert values[f"grad_ratio/d_k={d}"] == values[f"grad_scores/unscaled/d_k={d}"] / values[
+            f"grad_scores/scaled/d_k={d}"] and values[f"grad_ratio_se/d_k={d}"] > 0
         for name in ("scaled", "unscaled"):
             for key in ("max_prob", "entropy", "grad_scores", "grad_query", "grad_keys", "vanishing"):
                 assert math.isfinite(values[f"{key}/{name}/d_k={d}"])
@@ -136,33 +138,43 @@ def test_reverse_task_batches_and_targets():
     with torch.no_grad():
         metrics = task.evaluate(model)
     assert set(metrics) == {"val_loss", "val_accuracy"} and metrics["val_loss"] > 0
+    # each caption's share of the loss, for comparisons paired caption by caption: their mean is the loss
+    assert len(task.items) == 1 and statistics.fmean(task.items) == pytest.approx(metrics["val_loss"], rel=1e-6)
+    assert task.model_kwargs(None) == {"vocab_size": 20}
 
 
-def _scaling_outcome(var=1.0, grad_ratio=0.01, scaled_loss=1.0, unscaled_loss=3.0, seeds=1):
-    p = an.ScalingPreset("t", d_ks=(8, 128), probe_d_ks=(4, 1024))
+def _scaling_outcome(var=1.0, grad_ratio=0.01, scaled_loss=1.0, unscaled_loss=3.0, seeds=1, spread=0.5):
+    """Per-caption losses (their mean the model's loss) of 500 captions, paired between the models."""
+    p = an.ScalingPreset(description="t", d_ks=(8, 128), probe_d_ks=(4, 1024))
     out = Outcome()
     for d in p.probe_d_ks:
         out.add(f"var_ratio/d_k={d}", [var])
-        out.add(f"var_se/d_k={d}", [0.01])
-        for name in ("scaled", "unscaled"):
-            out.add(f"max_prob/{name}/d_k={d}", [0.1 if name == "scaled" else 0.95])
-            out.add(f"grad_scores/{name}/d_k={d}", [1.0 if name == "scaled" else grad_ratio])
+        out.value_se[f"var_ratio/d_k={d}"] = [0.01]
+        out.add(f"grad_ratio/d_k={d}", [grad_ratio])
+        out.value_se[f"grad_ratio/d_k={d}"] = [0.1 * grad_ratio]
+    captions = [0.5 + (j % 7) / 6 for j in range(500)]   # mean 1.0
     for d in p.d_ks:
-        out.add(f"val_loss/scaled/d_k={d}", [scaled_loss] * seeds)
-        out.add(f"val_loss/unscaled/d_k={d}", [unscaled_loss + 0.5 * (i % 2) for i in range(seeds)])
+        out.add_items(f"val_loss/scaled/d_k={d}", [[scaled_loss * x for x in captions]] * seeds)
+        out.add_items(f"val_loss/unscaled/d_k={d}", [[(unscaled_loss + spread * (i % 2)) * x * (1 + 0.2 * (j % 3 - 1))
+                                                       for j, x in enumerate(captions)] for i in range(seeds)])
     return out, p
 
 
+def _scaling(**kw) -> str:
+    return get_claim("transformer.scaling").verdict(*_scaling_outcome(**kw)).status
+
+
 def test_scaling_verdict():
-    assert an.scaling_verdict(*_scaling_outcome()).status == "holds"
-    assert an.scaling_verdict(*_scaling_outcome(var=1.1)).status == "does not hold"  # 10 standard errors off
-    assert an.scaling_verdict(*_scaling_outcome(grad_ratio=1.5)).status == "does not hold"
-    assert an.scaling_verdict(*_scaling_outcome(unscaled_loss=0.5)).status == "does not hold"
-    assert an.scaling_verdict(*_scaling_outcome(grad_ratio=0.3)).status == "inconclusive"
-    assert an.scaling_verdict(*_scaling_outcome(unscaled_loss=1.05)).status == "inconclusive"  # within 10%
-    # two seeds whose differences disagree by 0.5: the noise is 2 standard errors of them, 0.5
-    assert an.scaling_verdict(*_scaling_outcome(unscaled_loss=1.2, seeds=2)).status == "inconclusive"
-    assert an.scaling_verdict(*_scaling_outcome(unscaled_loss=1.6, seeds=2)).status == "holds"
+    assert _scaling() == "holds"
+    assert _scaling(var=1.1) == "does not hold"          # 10 standard errors off, outside the 5% band
+    assert _scaling(var=1.045) == "inconclusive"         # its interval is not inside the band
+    assert _scaling(grad_ratio=1.5) == "does not hold"
+    assert _scaling(grad_ratio=0.3) == "inconclusive"
+    assert _scaling(unscaled_loss=0.5) == "does not hold"
+    assert _scaling(unscaled_loss=1.05) == "inconclusive"   # beyond the noise, under the 10% minimum effect
+    # two seeds whose differences disagree by 0.5: their variance enters with 1 degree of freedom
+    assert _scaling(unscaled_loss=1.2, seeds=2) == "inconclusive"
+    assert _scaling(unscaled_loss=1.6, seeds=2, spread=0.05) == "holds"
 
 
 # --- transformer.complexity -----------------------------------------------------------------------
@@ -191,7 +203,7 @@ def test_elman_rnn_equals_torch_rnn():
 
 
 def test_operation_counts_grow_with_n_only_for_the_recurrent_layer():
-    p = an.ComplexityPreset("t", d_model=16, d_k=8)
+    p = an.ComplexityPreset(description="t", d_model=16, d_k=8)
     counts = {}
     for kind in an.LAYERS:
         layer = an.build_layer(kind, 16, p)
@@ -201,29 +213,34 @@ def test_operation_counts_grow_with_n_only_for_the_recurrent_layer():
     assert counts["recurrent"][1] - counts["recurrent"][0] >= 24
 
 
-def _complexity_outcome(att=1.95, rnn=1.0, conv=1.05, rnn_ops=(300, 9000), att_ops=(20, 20)):
-    p = an.ComplexityPreset("t", lengths=(128, 4096))
+def _complexity_outcome(att=1.95, rnn=1.0, conv=1.05, rnn_ops=(300, 9000), att_ops=(20, 20), se=0.03):
+    p = an.ComplexityPreset(description="t", lengths=(128, 4096))
     out = Outcome()
     for kind, slope in zip(an.LAYERS, (att, rnn, conv)):
         out.add(f"exponent_n/{kind}", [slope])
+        out.value_se[f"exponent_n/{kind}"] = [se]
     for kind, ops in zip(an.LAYERS, (att_ops, rnn_ops, (5, 5))):
-        out.add(f"ops/{kind}/n=128", [ops[0]])
-        out.add(f"ops/{kind}/n=4096", [ops[1]])
+        out.add(f"ops_growth/{kind}", [ops[1] - ops[0]])
     return out, p
 
 
+def _complexity(**kw) -> str:
+    return get_claim("transformer.complexity").verdict(*_complexity_outcome(**kw)).status
+
+
 def test_complexity_verdict():
-    assert an.complexity_verdict(*_complexity_outcome()).status == "holds"
-    assert an.complexity_verdict(*_complexity_outcome(att=1.6)).status == "inconclusive"
-    assert an.complexity_verdict(*_complexity_outcome(conv=0.6)).status == "inconclusive"
-    assert an.complexity_verdict(*_complexity_outcome(att=1.1)).status == "does not hold"
-    assert an.complexity_verdict(*_complexity_outcome(rnn=1.9)).status == "does not hold"
-    assert an.complexity_verdict(*_complexity_outcome(rnn_ops=(300, 400))).status == "does not hold"
-    assert an.complexity_verdict(*_complexity_outcome(att_ops=(20, 4000))).status == "does not hold"
+    assert _complexity() == "holds"
+    assert _complexity(att=1.6) == "does not hold"                  # surely outside 2 ± 0.25
+    assert _complexity(att=1.8, se=0.1) == "inconclusive"           # the fit is too loose to tell
+    assert _complexity(conv=0.8, se=0.05) == "inconclusive"
+    assert _complexity(att=1.1) == "does not hold"
+    assert _complexity(rnn=1.9) == "does not hold"
+    assert _complexity(rnn_ops=(300, 400)) == "does not hold"
+    assert _complexity(att_ops=(20, 4000)) == "does not hold"
 
 
 def test_time_points_returns_one_time_per_round():
-    p = an.ComplexityPreset("t", train=an.Timing(steps=3, warmup=1), d_model=8, d_k=8)
+    p = an.ComplexityPreset(description="t", train=an.Timing(steps=3, warmup=1), d_model=8, d_k=8)
     times = an.time_points([("self-attention", 16, 8), ("recurrent", 16, 8)], p, torch.device("cpu"))
     assert set(times) == {("self-attention", 16, 8), ("recurrent", 16, 8)}
     assert all(len(t) == 3 and min(t) > 0 for t in times.values())
@@ -236,7 +253,7 @@ def test_claims_are_registered():
     for claim_id in ("transformer.scaling", "transformer.complexity"):
         claim = get_claim(claim_id)
         assert claim.paper == "transformer" and {"quick", "full"} <= set(claim.presets)
-        assert claim.smoke["train.steps"] == "4"
+        assert claim.smoke_overrides()["train.steps"] == "4" and claim.rule == ""
 
 
 def _benchmark():

@@ -206,45 +206,109 @@ def test_score_tokenized_form_is_lowercased_13a_bleu():
     assert upper["tokenized"] == pytest.approx(s["tokenized"]) and upper["sacrebleu"].score < s["sacrebleu"].score
 
 
+# --- the arm runner ------------------------------------------------------------------------------
+
+def test_translation_arm_trains_as_train_translator_does(pairs, tmp_path):
+    """An arm run by the one arm runner (claims.arms.run_arm with the translation task factory)
+    learns the tokenizer on the training split, saves it in its run folder and ends with the
+    weights train_translator gives for the same seed, data and recipe."""
+    from paperzoo.claims import RunContext
+
+    splits = {"train": pairs, "val": pairs[:2], "test": pairs[:3]}
+    ctx = RunContext(None, "t", None, (0,), "cpu", None, tmp_path / "claim", progress=False)
+    arm = s2s.translation_arm("tiny", "seq2seq_tiny", {}, masked_cross_entropy, splits)
+    system = s2s.train_system(ctx, arm, 0, data=_small_data(), train=_recipe(3), beam=1, alpha=0.0)
+    run = tmp_path / "claim" / "runs" / "tiny-seed0"
+    assert (run / "tokenizer.json").is_file() and system.label == "tiny" and len(system.hypotheses) == 3
+    _, model, _ = train_translator(model_entry("seq2seq_tiny"), _small_data(), _recipe(3),
+                                   criterion=masked_cross_entropy, run_dir=tmp_path / "direct", splits=splits)
+    for a, b in zip(system.model.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert load_translator(run, create_model).meta["criterion"] == "masked_cross_entropy"
+    assert system.bleu == score(system.hypotheses, [t for _, t in system.test])["sacrebleu"].score
+
+
 # --- verdict rules -------------------------------------------------------------------------------
 
-def _outcome(**values) -> Outcome:
+def _outcome(values: dict[str, float | list[float]], se: dict[tuple[str, str, str], float] | None = None) -> Outcome:
+    """``values``: metric -> its value per seed (or one value); ``se``: (metric, a, b) -> the
+    bootstrap SE of ``metric/a - metric/b`` in every seed."""
     out = Outcome()
     for k, v in values.items():
-        out.add(k.replace("__", "/"), v if isinstance(v, list) else [v])
+        out.add(k, v if isinstance(v, list) else [v])
+    for (metric, a, b), value in (se or {}).items():
+        out.add_difference_se(metric, a, b, [value] * len(out.per_seed[f"{metric}/{a}"]))
     return out
 
 
+def _tatoeba(attention, plain, se, steps=20000):
+    out = _outcome({"bleu/attention": attention, "bleu/no-attention": plain},
+                   {("bleu", "attention", "no-attention"): se})
+    out.values["train_steps"] = steps
+    return s2s.TATOEBA.verdict(out, s2s.TATOEBA.preset("full")).status
+
+
 def test_tatoeba_rule():
-    p = s2s.QUICK_TATOEBA
-    base = {"bleu__attention": 30.0, "bleu__no-attention": 25.0}
-    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=5.0, se_gain=1.0), p).status == "holds"
-    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=1.5, se_gain=1.0), p).status == "inconclusive"
-    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=0.8, se_gain=0.1), p).status == "inconclusive"  # < 1 BLEU
-    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=-3.0, se_gain=1.0), p).status == "does not hold"
-    assert s2s.tatoeba_verdict(_outcome(**base, bleu_gain=[5.0, -1.0], se_gain=0.5), p).status == "inconclusive"
+    assert _tatoeba(30.0, 25.0, 1.0) == "holds"
+    assert _tatoeba(26.5, 25.0, 1.0) == "inconclusive"          # within the noise
+    assert _tatoeba(25.8, 25.0, 0.1) == "inconclusive"          # beyond the noise, under the 1-BLEU minimum effect
+    assert _tatoeba(22.0, 25.0, 1.0) == "does not hold"
+    # two seeds that disagree: the seed variance (1 degree of freedom) swamps the gain
+    assert _tatoeba([30.0, 24.0], [25.0, 25.0], 0.5) == "inconclusive"
+    assert _tatoeba([30.0, 29.0], [25.0, 25.0], 0.5) == "holds"
+    assert _tatoeba(30.0, 25.0, 1.0, steps=500) == "inconclusive"   # the quick preset: too short to judge
 
 
 def test_vs_rnn_rule():
-    p = tfx.VS_RNN.presets["quick"]
+    p = tfx.VS_RNN.preset("full")
 
-    def verdict(tf, rnn, se, reach, ratio=0.5):
-        return tfx.vs_rnn_verdict(_outcome(**{"val_bleu_at_budget__transformer": tf,
-                                              "val_bleu_at_budget__rnnsearch": rnn, "se_at_budget": se,
-                                              "reach_fraction": reach, "time_ratio": ratio, "budget_minutes": 2.0,
-                                              "bleu__transformer": tf, "bleu__rnnsearch": rnn}), p).status
+    def verdict(tf, rnn, se, reach, reach_se=0.02, steps=20000):
+        out = _outcome({"val_bleu_at_budget/transformer": tf, "val_bleu_at_budget/rnnsearch": rnn,
+                        "reach_fraction": reach}, {("val_bleu_at_budget", "transformer", "rnnsearch"): se})
+        out.value_se["reach_fraction"] = [reach_se]
+        out.values["train_steps"] = steps
+        return tfx.VS_RNN.verdict(out, p).status
 
     assert verdict(20, 12, 1.0, 0.3) == "holds"
-    assert verdict(20, 12, 1.0, 0.8) == "inconclusive"       # better, but not in a fraction of the time
+    assert verdict(20, 12, 1.0, 0.8) == "does not hold"      # better, but not within half the time
+    assert verdict(20, 12, 1.0, 0.45, reach_se=0.1) == "inconclusive"   # the crossing is not located well enough
     assert verdict(13, 12, 1.0, 0.3) == "inconclusive"       # within the noise
     assert verdict(10, 15, 1.0, math.inf) == "does not hold"
-    assert verdict(12, 12, 0.5, math.inf, ratio=1.2) == "does not hold"  # longer training, never reached it
+    assert verdict(20, 12, 1.0, math.nan) == "inconclusive"  # never reached, but trained too briefly to know
+    assert verdict(20, 12, 1.0, 0.3, steps=300) == "inconclusive"
+
+
+def test_vs_rnn_reach_time_is_censored_by_the_transformers_own_time():
+    from types import SimpleNamespace
+
+    def system(times, bleus, seconds):
+        return SimpleNamespace(curve=lambda: (times, bleus), task=SimpleNamespace(train_seconds=seconds))
+
+    rnn = system([10, 20, 40], [5, 10, 15], 40)
+    assert tfx._reach(system([4, 8, 12], [9, 16, 20], 12), rnn, 0.5) == (pytest.approx(0.2),
+                                                                        pytest.approx(4 / math.sqrt(12) / 40))
+    assert tfx._reach(system([10, 20], [5, 10], 20), rnn, 0.5) == (math.inf, 0.0)   # half the time, not reached
+    assert math.isnan(tfx._reach(system([5, 10], [5, 10], 10), rnn, 0.5)[0])       # a quarter: unknown
 
 
 def test_multi30k_rule():
-    quick, full = tfx.MULTI30K_CLAIM.presets["quick"], tfx.MULTI30K_CLAIM.presets["full"]
-    good = _outcome(**{"tok_bleu__de-en": 35.0, "bleu__de-en": 33.0, "se__de-en": 0.8})
-    bad = _outcome(**{"tok_bleu__de-en": 20.0, "bleu__de-en": 19.0, "se__de-en": 0.8})
-    assert tfx.multi30k_verdict(good, full).status == "holds"
-    assert tfx.multi30k_verdict(bad, full).status == "does not hold"
-    assert tfx.multi30k_verdict(bad, quick).status == "inconclusive"
+    rule, full, cpu = tfx.MULTI30K_CLAIM.verdict, tfx.MULTI30K_CLAIM.preset("full"), tfx.MULTI30K_CLAIM.preset("cpu")
+
+    def verdict(bleu, se, preset=full, steps=20000):
+        out = _outcome({"tok_bleu/de-en": bleu})
+        out.value_se["tok_bleu/de-en"] = [se]
+        out.values["train_steps"] = steps
+        return rule(out, preset).status
+
+    assert verdict(37.0, 0.8) == "holds"
+    assert verdict(35.0, 0.8) == "inconclusive"      # within 2 BLEU of the target, but not surely
+    assert verdict(30.0, 0.8) == "does not hold"
+    assert verdict(30.0, 0.8, cpu, steps=3000) == "inconclusive"   # too short to judge
+
+
+@pytest.mark.parametrize("claim_id", ["seq2seq.tatoeba", "transformer.vs-rnn", "transformer.multi30k"])
+def test_the_rule_text_comes_from_the_rule(claim_id):
+    from paperzoo.claims.catalog import get_claim
+
+    claim = get_claim(claim_id)
+    assert claim.rule == "" and "inconclusive if the run trains" in claim.rule_text

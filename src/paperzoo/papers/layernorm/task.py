@@ -94,6 +94,10 @@ class SentenceClassificationTask:
     def meta(self) -> dict[str, Any]:
         return {"dataset": self.cfg.dataset, "source": self.source, "vocab_size": len(self.vocab)}
 
+    def model_kwargs(self, spec: Any) -> dict[str, Any]:
+        """The builder arguments the data fixes: the vocabulary and the number of classes."""
+        return {"vocab_size": len(self.vocab), "num_classes": self.num_classes}
+
     def state_dict(self) -> dict[str, Any]:
         return {"epoch_start": self._epoch_start.clone(), "position": self._position}
 
@@ -101,3 +105,10 @@ class SentenceClassificationTask:
         self._rng.set_state(state["epoch_start"])
         self._order = torch.randperm(len(self.train), generator=self._rng)
         self._position = state["position"]
+
+
+def sentence_task(cfg: SentenceDataConfig, *, device: str | torch.device, seed: int, root: str | Path | None,
+                  **_: Any) -> SentenceClassificationTask:
+    """The task for an arm of :func:`paperzoo.claims.arms.run_arm` (``Arm(task=sentence_task)``),
+    which also passes the run folder and ``channels_last``; neither matters here."""
+    return SentenceClassificationTask(cfg, device=device, seed=seed, root=root)

@@ -468,12 +468,13 @@ def transformer_big(*, vocab_size: int = 37000, dropout: float = 0.3,
 def transformer_small(*, vocab_size: int = 8000, d_model: int = 256, num_layers: int = 3, num_heads: int = 8,
                       d_ff: int = 512, dropout: float = 0.1, d_k: int | None = None, d_v: int | None = None,
                       positional: Literal["sinusoidal", "learned"] = "sinusoidal", norm_first: bool = False,
-                      max_len: int = 1024) -> Transformer:
+                      max_len: int = 1024, scaled_attention: bool = True) -> Transformer:
     """A small Transformer for small corpora such as Multi30k (N=3, d_model=256, d_ff=512, h=8, d_k=d_v=d_model/h,
-    P_drop=0.1 by default, every size adjustable, as Table 3 varies them; not in the paper)."""
+    P_drop=0.1 by default, every size adjustable, as Table 3 varies them; not in the paper). ``scaled_attention=False``
+    drops Eq. 1's 1/sqrt(d_k) (transformer.scaling)."""
     return Transformer(vocab_size=vocab_size, d_model=d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff,
                        dropout=dropout, d_k=d_k, d_v=d_v, positional=positional, norm_first=norm_first,
-                       max_len=max_len)
+                       max_len=max_len, scaled_attention=scaled_attention)
 
 
 @_registered(1000, tiny=True)
