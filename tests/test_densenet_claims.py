@@ -106,7 +106,7 @@ def test_param_efficiency_is_non_inferiority_with_the_parameter_ratio():
         a, b = (preset.key(m) for m in preset.models)
         out = _outcome({a: dense, b: resnet}, **kw)
         ex.record_gap(out, a, b)
-        out.values["param_ratio"] = ratio
+        out.add_exact("param_ratio", ratio)
         return EFFICIENCY.verdict(out, preset).status
 
     assert verdict([4.6], [6.4]) == "holds"              # better: the gap's interval lies far below the margin

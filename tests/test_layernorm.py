@@ -129,7 +129,7 @@ def test_sentence_task_fixes_the_models_vocabulary_and_classes(shared_data):
 def _dependence_outcome(ln_change, bn_batch, bn_pad, seeds=1, sentences=872):
     """LN's largest change (logits), and BN's mean changes with each sentence's change around them."""
     out = Outcome()
-    out.add(ex.LN_CHANGE, [1e6 * ln_change])
+    out.add_exact(ex.LN_CHANGE, [1e6 * ln_change])
     for key, mean in (("batch_change/batch", bn_batch), ("pad_change/batch", bn_pad)):
         out.add_items(key, [[mean * (0.5 + (i % 2)) * (1 + 0.1 * s) for i in range(sentences)] for s in range(seeds)])
     return out

@@ -166,8 +166,38 @@ def test_bounds_on_one_quantity():
     assert R.at_least("speedup", 3.0, fails_below=1.5)(outcome(speedup=[1.1, 1.0, 1.2])).status == "does not hold"
     assert R.at_least("speedup", 3.0, fails_below=1.5)(outcome(speedup=[2.0, 2.1, 2.2])).status == "inconclusive"
     assert R.at_most("ratio", 0.5)(outcome(ratio=[0.1, 0.12, 0.11])).status == "holds"
-    exact = outcome(mismatches=[0.0])   # a deterministic count stands as measured
-    assert R.at_most("mismatches", 0)(exact).status == "holds"
+    assert R.at_most("mismatches", 0)(outcome(mismatches=[0.0])).status == "inconclusive"   # no noise model
+    exact = Outcome()
+    exact.add_exact("mismatches", 0)   # a count: exact, so it stands as it is
+    assert R.at_most("mismatches", 0)(exact).status == "holds" and "(exact)" in R.at_most("mismatches", 0)(exact).reason
+
+
+def test_non_inferiority_and_minimum_effects():
+    close = outcome(test_error__new=[20.3, 20.1, 20.4, 20.2], test_error__old=[20.0, 20.0, 20.1, 20.0])
+    assert R.not_above("new", than="old", by=1.0)(close).status == "holds"
+    worse = outcome(test_error__new=[23.3, 23.1, 23.4, 23.2], test_error__old=[20.0, 20.0, 20.1, 20.0])
+    assert R.not_above("new", than="old", by=1.0)(worse).status == "does not hold"
+    assert R.not_below("old", than="new", by=1.0)(close).status == "holds"
+    small = outcome(bleu__a=[30.3, 30.2, 30.4, 30.3], bleu__b=[30.0, 30.0, 30.1, 30.0])
+    assert R.higher("a", than="b", metric="bleu")(small).status == "holds"
+    assert R.higher("a", than="b", metric="bleu", minimum=1.0)(small).status == "inconclusive"
+    big = outcome(bleu__a=[32.3, 32.2, 32.4, 32.3], bleu__b=[30.0, 30.0, 30.1, 30.0])
+    assert R.higher("a", than="b", metric="bleu", minimum=1.0)(big).status == "holds"
+
+
+def test_a_custom_guard_can_only_pass_or_leave_the_claim_undecided():
+    from paperzoo.claims.outcome import Verdict
+
+    refuses = R.custom(lambda o, p: Verdict("does not hold", "not the paper's models"), "needs the paper's models",
+                       guard=True)
+    out = outcome(test_error__a=[10.0, 10.1, 9.9, 10.0], test_error__b=[20.0, 20.1, 19.9, 20.0])
+    verdict = R.all_of(refuses, R.lower("a", than="b"))(out)
+    assert verdict.status == "inconclusive" and "paper's models" in verdict.reason
+
+
+def test_small_numbers_are_not_shown_as_zero():
+    assert S.number(1.6e-15) == "1.6e-15" and S.number(0.004) == "0.004" and S.number(12.345) == "12.35"
+    assert S.number(0.0) == "0.00" and S.number(-2.5, sign=True) == "-2.50"
 
 
 def test_every_rule_renders_its_own_text():

@@ -220,7 +220,7 @@ def _complexity_outcome(att=1.95, rnn=1.0, conv=1.05, rnn_ops=(300, 9000), att_o
         out.add(f"exponent_n/{kind}", [slope])
         out.value_se[f"exponent_n/{kind}"] = [se]
     for kind, ops in zip(an.LAYERS, (att_ops, rnn_ops, (5, 5))):
-        out.add(f"ops_growth/{kind}", [ops[1] - ops[0]])
+        out.add_exact(f"ops_growth/{kind}", [ops[1] - ops[0]])
     return out, p
 
 

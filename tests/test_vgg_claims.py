@@ -123,7 +123,7 @@ def test_lrn_is_a_non_superiority_claim():
 
 def test_conv1x1_verdict():
     def arithmetic(out: Outcome, mismatches: int = 0) -> Outcome:
-        out.values["arithmetic_mismatches"] = mismatches
+        out.add_exact("arithmetic_mismatches", mismatches)
         return out
 
     assert verdict("vgg.1x1", arithmetic(outcome(B=30, C=28, D=26))) == "holds"
@@ -178,7 +178,7 @@ def test_data_parallel_verdict():
                   "weight_movement_max": 0.1, "worker_batch": p.data.batch_size / p.workers,
                   "logged_steps": p.train.steps, "test_error/single": 50.0, "test_error/data-parallel": 50.0}
         for key, v in (values | changes).items():
-            o.add(key, [v])
+            o.add_exact(key, [v])
         return o
 
     assert verdict("vgg.data-parallel", out(), "quick") == "holds"

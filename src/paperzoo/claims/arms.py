@@ -25,6 +25,7 @@ from ..registry import model_entry
 from ..train.classification import EvalTransform, ImageClassificationTask, Loss, TrainTransform
 from ..train.env import resolve_device
 from ..train.loop import TrainConfig, Trainer, TrainResult
+from ..train.spec import ModelSpec
 from .core import RunContext
 from .outcome import Outcome
 from .stats import binomial_se
@@ -35,13 +36,14 @@ TaskFactory = Callable[..., Any]
 
 @dataclass(frozen=True)
 class Arm:
-    """One arm: ``model`` (a registry name) with ``kwargs``; ``train`` / ``data``: its own recipe or
+    """One arm: ``model`` (a registry name, or a :class:`~paperzoo.train.spec.ModelSpec` for a model
+    that is not registered) with ``kwargs``; ``train`` / ``data``: its own recipe or
     data (None: the preset's); for image classification ``loss``, ``train_transform`` and
     ``eval_transform`` (see :class:`~paperzoo.train.classification.ImageClassificationTask`);
     ``task``: a task of another kind instead."""
 
     label: str
-    model: str
+    model: str | ModelSpec
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     train: TrainConfig | None = None
     data: Any = None
@@ -50,6 +52,20 @@ class Arm:
     eval_transform: EvalTransform | None = None
     task: TaskFactory | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)   # more to store with the weights
+    dtype: torch.dtype | None = None   # train in this precision (e.g. float64): weights and floating inputs
+
+
+def build_arm_model(arm: Arm, kwargs: Mapping[str, Any]) -> nn.Module:
+    """The arm's model, built from the registry (or ``arm.model`` itself when it is a
+    :class:`~paperzoo.train.spec.ModelSpec`), in ``arm.dtype`` with its floating inputs cast to it."""
+    spec = model_entry(arm.model) if isinstance(arm.model, str) else arm.model
+    model = spec.build(**kwargs)
+    if arm.dtype is not None:
+        dtype = arm.dtype
+        model = model.to(dtype)
+        model.register_forward_pre_hook(
+            lambda _m, args: tuple(a.to(dtype) if torch.is_tensor(a) and a.is_floating_point() else a for a in args))
+    return model
 
 
 @dataclass
@@ -84,11 +100,11 @@ def run_arm(ctx: RunContext, arm: Arm, seed: int, *, data: Any, train: TrainConf
     else:
         task = ImageClassificationTask(data, loss=arm.loss, train_transform=arm.train_transform,
                                        eval_transform=arm.eval_transform, **common)
-    spec = model_entry(arm.model)
+    spec = model_entry(arm.model) if isinstance(arm.model, str) else arm.model
     kwargs = {**task.model_kwargs(spec), **dict(arm.kwargs)}
     torch.manual_seed(seed)   # the initialisation depends on the run's seed only
-    model = spec.build(**kwargs)
-    meta = {"model": arm.model, "model_kwargs": kwargs, "data": task.meta(), **dict(arm.meta)}
+    model = build_arm_model(arm, kwargs)
+    meta = {"model": spec.name, "model_kwargs": kwargs, "data": task.meta(), **dict(arm.meta)}
     trainer = Trainer(model, task, cfg, run_dir=run_dir, model_meta=meta)
     result = trainer.fit()
     trainer.model.eval()

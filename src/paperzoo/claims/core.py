@@ -41,6 +41,10 @@ class RunContext:
     run_dir: Path
     progress: bool = True
 
+    def portable(self) -> RunContext:
+        """This context without its claim (whose rules hold lambdas), to send to worker processes."""
+        return dataclasses.replace(self, claim=None)
+
     def subdir(self, *parts: str) -> Path:
         path = self.run_dir.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True)

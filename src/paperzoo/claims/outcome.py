@@ -64,13 +64,24 @@ class Outcome:
     difference_se: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
     #: metric key -> per seed, a measured standard error of the metric itself
     value_se: dict[str, list[float]] = field(default_factory=dict)
+    #: metric key -> degrees of freedom of ``value_se`` (default: normal, e.g. a bootstrap or a count)
+    value_df: dict[str, float] = field(default_factory=dict)
 
     def add(self, metric: str, samples: Iterable[float]) -> None:
-        """Record one metric measured once per seed."""
+        """Record one metric measured once per seed (a non-finite sample, e.g. a diverged run's
+        infinite cost, makes the mean that value and the spread NaN)."""
         samples = [float(s) for s in samples]
         self.per_seed[metric] = samples
+        finite = all(math.isfinite(x) for x in samples)
         self.values[metric] = statistics.fmean(samples)
-        self.std[metric] = statistics.stdev(samples) if len(samples) > 1 else 0.0
+        self.std[metric] = (statistics.stdev(samples) if len(samples) > 1 else 0.0) if finite else math.nan
+
+    def add_exact(self, metric: str, samples: Iterable[float] | float) -> None:
+        """Record a quantity that has no measurement noise (a parameter count, an exact float64
+        check, an operation count), per seed or once: the rules take it as it is."""
+        samples = [float(samples)] if isinstance(samples, (int, float)) else list(samples)
+        self.add(metric, samples)
+        self.value_se[metric] = [0.0] * len(samples)
 
     def add_items(self, metric: str, per_seed_items: Iterable[Sequence[float]]) -> None:
         """Record each evaluation item's value of ``metric``, per seed; the metric is their mean."""
@@ -85,7 +96,7 @@ class Outcome:
     def fmt(self, metric: str, digits: int = 2) -> str:
         value, std = self.values[metric], self.std.get(metric, 0.0)
         n = len(self.per_seed.get(metric, [value]))
-        return f"{value:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{value:.{digits}f}"
+        return f"{stats.number(value, digits)} ± {stats.number(std, digits)}" if n > 1 else stats.number(value, digits)
 
     # --- estimates by the statistics policy ------------------------------------------------------
 
@@ -94,7 +105,7 @@ class Outcome:
         per_seed = self.per_seed.get(key, [self.values[key]])
         items = self.items.get(key)
         per_item = [statistics.fmean(column) for column in zip(*items)] if items else None
-        return stats.mean_estimate(per_seed, per_item, self.value_se.get(key))
+        return stats.mean_estimate(per_seed, per_item, self.value_se.get(key), self.value_df.get(key, math.inf))
 
     def difference(self, metric: str, a: str, b: str) -> stats.Estimate:
         """``metric/a - metric/b``, paired by seed (the arms share each seed) and, when both arms'

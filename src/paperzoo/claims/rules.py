@@ -88,6 +88,7 @@ class Lower(Rule):
     metric: str = "test_error"
     unit: str = "%"
     ruled_out: Any = None     # the paper's effect (than - a, same unit): refuted when the gain is surely below it
+    minimum: Any = None       # the smallest gain that counts (same unit): smaller differences decide nothing
     level: float = DIFFERENCE_LEVEL
 
     def decide(self, out: Outcome, preset: Any) -> Verdict:
@@ -99,10 +100,14 @@ class Lower(Rule):
             return Verdict("inconclusive", f"{reason}; with one seed and no evaluation noise recorded there is no "
                                            "noise model, so nothing can be decided")
         lo, hi = est.interval(self.level)
-        if hi < 0:
+        minimum = _resolve(self.minimum, preset) or 0.0
+        if hi < 0 and -est.value >= minimum:
             return Verdict("holds", reason)
-        if lo > 0:
+        if lo > 0 and est.value >= minimum:
             return Verdict("does not hold", f"{reason}: reversed beyond the noise")
+        if minimum and (hi < 0 or lo > 0):
+            return Verdict("inconclusive", f"{reason}: beyond the noise but smaller than the {minimum:g}{self.unit} "
+                                           "that counts")
         effect = _resolve(self.ruled_out, preset)
         if effect is not None and -lo < effect:
             return Verdict("does not hold", f"{reason}: a gain of {effect:g}{self.unit} (the paper's) is ruled out")
@@ -114,19 +119,68 @@ class Lower(Rule):
     def text(self) -> str:
         refute = (f", or when the gain's interval lies wholly below {_words(self.ruled_out)}{self.unit} (the paper's "
                   "effect ruled out)" if self.ruled_out is not None else "")
-        return (f"holds if {self.condition()}: the {self.level:.0%} interval of the difference lies below 0; does not "
-                f"hold if it lies above 0{refute}; inconclusive otherwise")
+        least = (f" and the difference is at least {_words(self.minimum)}{self.unit} (the smallest that counts)"
+                 if self.minimum is not None else "")
+        return (f"holds if {self.condition()}: the {self.level:.0%} interval of the difference lies below 0{least}; "
+                f"does not hold if it lies above 0{refute}; inconclusive otherwise")
 
 
-def lower(a: Any, *, than: Any, metric: str = "test_error", unit: str = "%", ruled_out: Any = None) -> Lower:
-    """``a``'s ``metric`` is below ``than``'s beyond the noise. ``ruled_out``: the paper's effect
-    (``than - a``); the claim does not hold when the gain's interval lies wholly below it."""
-    return Lower(a, than, metric, unit, ruled_out)
+def lower(a: Any, *, than: Any, metric: str = "test_error", unit: str = "%", ruled_out: Any = None,
+          minimum: Any = None) -> Lower:
+    """``a``'s ``metric`` is below ``than``'s beyond the noise (and by at least ``minimum``, the
+    smallest effect that counts). ``ruled_out``: the paper's effect (``than - a``); the claim does
+    not hold when the gain's interval lies wholly below it."""
+    return Lower(a, than, metric, unit, ruled_out, minimum)
 
 
-def higher(a: Any, *, than: Any, metric: str = "test_error", unit: str = "%", ruled_out: Any = None) -> Lower:
+def higher(a: Any, *, than: Any, metric: str = "test_error", unit: str = "%", ruled_out: Any = None,
+           minimum: Any = None) -> Lower:
     """``a``'s ``metric`` is above ``than``'s beyond the noise (``lower(than, than=a)``)."""
-    return Lower(than, a, metric, unit, ruled_out)
+    return Lower(than, a, metric, unit, ruled_out, minimum)
+
+
+@dataclass(frozen=True)
+class NotAbove(Rule):
+    a: Any
+    than: Any
+    by: Any
+    metric: str = "test_error"
+    unit: str = "%"
+
+    def decide(self, out: Outcome, preset: Any) -> Verdict:
+        a, b, delta = _resolve(self.a, preset), _resolve(self.than, preset), _resolve(self.by, preset)
+        est = out.difference(self.metric, a, b)
+        shown = est.describe(self.unit, level=EQUIVALENCE_LEVEL)
+        reason = (f"{_label(self.metric)} of {a} {out.fmt(f'{self.metric}/{a}')}{self.unit} vs {b} "
+                  f"{out.fmt(f'{self.metric}/{b}')}{self.unit}: difference {shown}, margin {delta:g}{self.unit}")
+        if not est.measured:
+            return Verdict("inconclusive", f"{reason}: no noise model (one seed, no evaluation noise recorded)")
+        lo, hi = est.interval(EQUIVALENCE_LEVEL)
+        if hi < delta:
+            return Verdict("holds", f"{reason}: not above by the margin")
+        if lo > delta:
+            return Verdict("does not hold", f"{reason}: above by more than the margin")
+        return Verdict("inconclusive", f"{reason}: the interval reaches the margin")
+
+    def condition(self) -> str:
+        return (f"{_words(self.a)}'s {_label(self.metric)} is not above {_words(self.than)}'s by "
+                f"{_words(self.by)}{self.unit} or more")
+
+    def text(self) -> str:
+        return (f"holds if {self.condition()}: the upper end of the {EQUIVALENCE_LEVEL:.0%} interval of the "
+                "difference (a one-sided test at 5%) is below the margin; does not hold if the whole interval is "
+                "above it; inconclusive otherwise")
+
+
+def not_above(a: Any, *, than: Any, by: Any, metric: str = "test_error", unit: str = "%") -> NotAbove:
+    """Non-inferiority: ``a``'s ``metric`` does not exceed ``than``'s by the margin ``by`` or more
+    (one-sided test at 5%): "no worse than" for an error, "no better than" for a gain."""
+    return NotAbove(a, than, by, metric, unit)
+
+
+def not_below(a: Any, *, than: Any, by: Any, metric: str = "test_error", unit: str = "%") -> NotAbove:
+    """``a``'s ``metric`` is not below ``than``'s by ``by`` or more (``not_above(than, than=a)``)."""
+    return NotAbove(than, a, by, metric, unit)
 
 
 @dataclass(frozen=True)
@@ -225,9 +279,11 @@ class Bound(Rule):
         fails = bound if fails is None else fails
         est = out.estimate(key)
         lo, hi = est.interval()
-        shown = f"{self.words or key} {out.fmt(key)}{self.unit} ({est.describe(self.unit)} around the mean)"
+        shown = f"{self.words or key} {out.fmt(key)}{self.unit}" + (
+            " (exact)" if est.measured and est.se == 0 else f" ({est.describe(self.unit)} around the mean)")
         if not est.measured:
-            lo = hi = est.value   # a deterministic quantity (a count, an exact computation) stands as measured
+            return Verdict("inconclusive", f"{shown}: no noise model (one seed, no measurement noise recorded; an "
+                                           "exact quantity is recorded with Outcome.add_exact)")
         if self.above:
             if lo >= bound:
                 return Verdict("holds", f"{shown}: at least {bound:g}{self.unit}")
@@ -238,7 +294,7 @@ class Bound(Rule):
                 return Verdict("holds", f"{shown}: at most {bound:g}{self.unit}")
             if lo > fails:
                 return Verdict("does not hold", f"{shown}: above {fails:g}{self.unit}")
-        return Verdict("inconclusive", f"{shown}: not decided by the noise")
+        return Verdict("inconclusive", f"{shown}: between the bounds, or not decided by the noise")
 
     def condition(self) -> str:
         relation = "at least" if self.above else "at most"
@@ -246,8 +302,9 @@ class Bound(Rule):
 
     def text(self) -> str:
         fails = _words(self.fails if self.fails is not None else self.bound)
-        return (f"holds if {self.condition()} (the whole 95% interval); does not hold if the interval lies "
-                f"{'below' if self.above else 'above'} {fails}{self.unit}; inconclusive otherwise")
+        return (f"holds if {self.condition()} (the whole 95% interval, or the value itself when it is exact); does "
+                f"not hold if the interval lies {'below' if self.above else 'above'} {fails}{self.unit}; inconclusive "
+                "otherwise")
 
 
 def at_least(key: Any, bound: Any, *, fails_below: Any = None, unit: str = "", words: str = "") -> Bound:
@@ -357,8 +414,8 @@ class AllOf(Rule):
     def decide(self, out: Outcome, preset: Any) -> Verdict:
         for guard in (r for r in self.rules if r.guard):
             v = guard(out, preset)
-            if v.status != "holds":
-                return v
+            if v.status != "holds":   # a guard can only pass or leave the claim undecided
+                return Verdict("inconclusive", v.reason)
         verdicts = [r(out, preset) for r in self.rules if not r.guard]
         status: Status = ("does not hold" if any(v.status == "does not hold" for v in verdicts) else
                           "holds" if all(v.status == "holds" for v in verdicts) else "inconclusive")
@@ -414,6 +471,7 @@ def each(over: Of[Any], make: Callable[..., Rule], *, example: tuple[Any, ...]) 
 class Custom(Rule):
     fn: Callable[[Outcome, Any], Verdict]
     words: str
+    guard: bool = False
 
     def decide(self, out: Outcome, preset: Any) -> Verdict:
         return self.fn(out, preset)
@@ -422,9 +480,11 @@ class Custom(Rule):
         return self.words
 
 
-def custom(fn: Callable[[Outcome, Any], Verdict], text: str) -> Custom:
-    """A claim's own rule: ``fn`` decides, ``text`` says how (keep them side by side)."""
-    return Custom(fn, text)
+def custom(fn: Callable[[Outcome, Any], Verdict], text: str, *, guard: bool = False) -> Custom:
+    """A claim's own rule: ``fn`` decides, ``text`` says how (keep them side by side). With ``guard``,
+    it is checked before the other rules of an :func:`all_of` and may only pass ("holds") or make
+    the verdict inconclusive (a condition the claim needs, such as the paper's own models)."""
+    return Custom(fn, text, guard)
 
 
 def rule_text(verdict: Callable[..., Verdict] | Rule, fallback: str = "") -> str:
@@ -433,4 +493,4 @@ def rule_text(verdict: Callable[..., Verdict] | Rule, fallback: str = "") -> str
 
 
 __all__ = ["Of", "Rule", "all_of", "at_least", "at_most", "custom", "each", "equivalent", "equivalence_verdict",
-           "higher", "learned", "long_enough", "lower", "ordered", "rule_text", "within"]
+           "higher", "learned", "long_enough", "lower", "not_above", "not_below", "ordered", "rule_text", "within"]

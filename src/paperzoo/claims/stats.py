@@ -131,13 +131,16 @@ class Estimate:
 
     def describe(self, unit: str = "", digits: int = 2, level: float = DIFFERENCE_LEVEL) -> str:
         """``-4.10 (95% interval -8.60 to 0.40; t, 2 df)``: what a verdict's reason shows."""
+        value = number(self.value, digits, sign=True)
         if not self.measured:
-            return f"{self.value:+.{digits}f}{unit} (no noise measured)"
+            return f"{value}{unit} (no noise measured)"
+        if self.se == 0:
+            return f"{value}{unit} (exact)"
         lo, hi = self.interval(level)
         dist = "normal" if math.isinf(self.df) or self.df > 1e6 else f"t, {self.df:.3g} df"
         note = "; seed variance unmeasured (one seed)" if self.seeds == 1 else ""
-        return (f"{self.value:+.{digits}f}{unit} ({level:.0%} interval {lo:+.{digits}f} to {hi:+.{digits}f}; "
-                f"{dist}{note})")
+        return (f"{value}{unit} ({level:.0%} interval {number(lo, digits, sign=True)} to "
+                f"{number(hi, digits, sign=True)}; {dist}{note})")
 
 
 def combine(value: float, parts: Sequence[tuple[float, float, str]], seeds: int) -> Estimate:
@@ -173,18 +176,27 @@ def item_part(per_item: Sequence[float]) -> tuple[float, float, str] | None:
 
 
 def mean_estimate(per_seed: Sequence[float], per_item: Sequence[float] | None = None,
-                  se: Sequence[float] | None = None) -> Estimate:
+                  se: Sequence[float] | None = None, se_df: float = math.inf) -> Estimate:
     """One quantity measured once per seed: its mean, with seed noise and, when given, the noise of
     the evaluation sample (``per_item``: the seed-averaged value of each item; or ``se``: a
-    measured standard error per seed, e.g. a bootstrap, whose mean variance enters undivided
-    because the seeds share one evaluation set)."""
+    measured standard error per seed, e.g. a bootstrap, with ``se_df`` degrees of freedom, whose
+    mean variance enters undivided because the seeds share one evaluation set)."""
     value = statistics.fmean(per_seed)
     parts = [seed_part(per_seed)]
     if per_item is not None:
         parts.append(item_part(per_item))
-    if se:
-        parts.append((statistics.fmean(s * s for s in se), math.inf, "bootstrap"))
+    if se is not None and len(se):
+        parts.append((statistics.fmean(s * s for s in se), se_df, "measurement" if any(se) else "exact"))
     return combine(value, [p for p in parts if p is not None], len(per_seed))
+
+
+def number(x: float, digits: int = 2, *, sign: bool = False) -> str:
+    """``x`` with ``digits`` decimals, or three significant digits when that would show a small
+    nonzero number as 0 (a float64 round-off of 1e-15 reads 1e-15, not 0.00)."""
+    plus = "+" if sign else ""
+    if x != 0 and math.isfinite(x) and abs(x) < 0.5 * 10 ** -digits:
+        return f"{x:{plus}.3g}"
+    return f"{x:{plus}.{digits}f}"
 
 
 # --- binomial helpers for reports ---------------------------------------------------------------

@@ -185,13 +185,6 @@ def _train_and_count(ctx: RunContext, p: DensePreset) -> tuple[dict[str, ArmResu
     return results, out, params
 
 
-class Guard(R.Custom):
-    """A rule of this paper's own that is checked first and makes the verdict inconclusive, as
-    :func:`~paperzoo.claims.rules.long_enough` does (proposed general form: ``R.guard(fn, text)``)."""
-
-    guard = True
-
-
 def _paper_models(out: Outcome, preset: DensePreset) -> Verdict:
     """Inconclusive unless every model of the preset is built as Table 2's."""
     other = [preset.label(m) for m in preset.models if not preset.is_paper_model(m)]
@@ -203,9 +196,9 @@ def _paper_models(out: Outcome, preset: DensePreset) -> Verdict:
 
 #: The claims are about Table 2's networks trained with the whole recipe.
 FULL_RECIPE = R.long_enough(PAPER_STEPS, why="Table 2's errors are those of the whole 300-epoch recipe")
-PAPER_MODELS = Guard(_paper_models, "inconclusive if any of the preset's models is not built as in Table 2 (the "
-                                    f"quick presets' DenseNets have k={QUICK_GROWTH}, and ResNet-20 stands in for "
-                                    "ResNet-110)")
+PAPER_MODELS = R.custom(_paper_models, guard=True, text=(
+    "inconclusive if any of the preset's models is not built as in Table 2 (the quick presets' DenseNets have "
+    f"k={QUICK_GROWTH}, and ResNet-20 stands in for ResNet-110)"))
 
 
 # --- densenet.cifar -----------------------------------------------------------------------------
@@ -264,7 +257,7 @@ def param_efficiency_experiment(ctx: RunContext) -> Outcome:
     results, out, params = _train_and_count(ctx, p)
     dense, resnet = p.models
     record_gap(out, p.key(dense), p.key(resnet))
-    out.values["param_ratio"] = params[resnet] / params[dense]
+    out.add_exact("param_ratio", params[resnet] / params[dense])
     points = {f"{p.label(m)}, ours": ([params[m] / 1e6], [out.values[f"test_error/{p.key(m)}"]]) for m in p.models}
     points |= {f"{LABELS[m]}, paper": ([TABLE2_PARAMS[m]], [TABLE2[m]]) for m in _paper(p)}
     out.figures.append(lines(

@@ -178,8 +178,7 @@ def efficiency_experiment(ctx: RunContext) -> Outcome:
     params, macs = imagenet_params(), imagenet_macs()
     arms = efficiency_arms(p)
     out, results = _trained(ctx, arms)
-    out.values["param_ratio"] = param_ratio(params)
-    out.value_se["param_ratio"] = [0.0]   # an exact count: no measurement noise
+    out.add_exact("param_ratio", param_ratio(params))   # a ratio of counts: no measurement noise
     for name, n in params.items():
         out.values[f"params/{name}"] = n
     cifar_params = {a.label: count_params(create_model(a.model, **(dict(a.kwargs) | {"aux_logits": False})

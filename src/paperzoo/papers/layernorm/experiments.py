@@ -175,7 +175,7 @@ def batch_independence_experiment(ctx: RunContext) -> Outcome:
         out.add(f"dev_accuracy/{norm}", [100 * (1 - r.result.final["dev_error"]) for r in res.runs])
     if "layer" in results:
         largest = max(max(out.per_seed["batch_change_max/layer"]), max(out.per_seed["pad_change_max/layer"]))
-        out.add(LN_CHANGE, [1e6 * largest])
+        out.add_exact(LN_CHANGE, 1e6 * largest)
     curves = {}
     for norm, res in results.items():
         steps, errors = res.runs[0].result.history("eval", "dev_error")

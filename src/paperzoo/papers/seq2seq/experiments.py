@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 import torch
 import torch.nn as nn
 
-from ...claims import Claim, Outcome, RunContext, Verdict
+from ...claims import Claim, Outcome, RunContext
 from ...claims import rules as R
 from ...claims.arms import Arm, run_arm
 from ...claims.catalog import PaperCard, register_claim, register_paper
@@ -243,37 +243,11 @@ def direction(est: Estimate, minimum: float = 0.0) -> Direction:
     return "same"
 
 
-def _arm(x: Any, preset: Any) -> str:
-    return x(preset) if isinstance(x, R.Of) else x
-
-
 def better_by(a: Any, *, than: Any, metric: str = "bleu", minimum: float = MIN_BLEU_DIFFERENCE,
               unit: str = " BLEU") -> R.Rule:
-    """``a``'s ``metric`` above ``than``'s beyond the noise and by at least ``minimum``.
-
-    A custom rule because :func:`~paperzoo.claims.rules.higher` has no minimum effect: it holds on
-    any difference whose interval excludes 0, and ``ruled_out`` refutes only (proposed general
-    form: ``higher(a, than=b, minimum=m)``)."""
-
-    def decide(out: Outcome, preset: Any) -> Verdict:
-        x, y = _arm(a, preset), _arm(than, preset)
-        est = out.difference(metric, x, y)
-        reason = (f"{metric.replace('_', ' ')} of {x} {out.fmt(f'{metric}/{x}')} vs {y} {out.fmt(f'{metric}/{y}')}: "
-                  f"difference {est.describe(unit)}")
-        found = direction(est, minimum)
-        if found == "higher":
-            return Verdict("holds", f"{reason}: higher beyond the noise, by at least {minimum:g}{unit}")
-        if found == "lower":
-            return Verdict("does not hold", f"{reason}: lower beyond the noise, by at least {minimum:g}{unit}")
-        if not est.measured:
-            return Verdict("inconclusive", f"{reason}: no noise model (one seed, no bootstrap recorded)")
-        return Verdict("inconclusive", f"{reason}: within the noise or under the minimum effect of {minimum:g}{unit}")
-
-    words = (a.words if isinstance(a, R.Of) else a), (than.words if isinstance(than, R.Of) else than)
-    return R.custom(decide, f"holds if {words[0]}'s {metric.replace('_', ' ')} is above {words[1]}'s: the 95% interval "
-                            "of the difference (seeds paired; a paired bootstrap over the sentences) lies above 0 and "
-                            f"the difference is at least {minimum:g}{unit} (the minimum effect); does not hold if it "
-                            "is below by as much; inconclusive otherwise")
+    """``a``'s ``metric`` above ``than``'s beyond the noise (seeds paired; a paired bootstrap over
+    the sentences) and by at least ``minimum``, the minimum effect."""
+    return R.higher(a, than=than, metric=metric, unit=unit, minimum=minimum)
 
 
 # --- seq2seq.tatoeba ---------------------------------------------------------------------------

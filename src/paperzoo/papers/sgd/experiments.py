@@ -151,8 +151,8 @@ def exact_quantities(out: Outcome) -> None:
     """What the verdict reads, from each seed's ``max_distance``: log10 of the worst seed's, as exact
     numbers (no noise: a seed's distance is a deterministic computation)."""
     for label in AGREE:
-        out.values[f"log10_distance/{label}"] = _log10(max(out.per_seed[f"max_distance/{label}"]))
-    out.values[CLOSEST] = _log10(min(out.per_seed[f"max_distance/{BEST}"]))
+        out.add_exact(f"log10_distance/{label}", _log10(max(out.per_seed[f"max_distance/{label}"])))
+    out.add_exact(CLOSEST, _log10(min(out.per_seed[f"max_distance/{BEST}"])))
 
 
 def agree(label: str) -> R.Rule:

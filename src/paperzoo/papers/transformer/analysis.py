@@ -617,7 +617,7 @@ def complexity_experiment(ctx: RunContext) -> Outcome:
             x = torch.randn(1, n, p.d_model, device=device)
             with torch.no_grad():
                 out.add(f"ops/{kind}/n={n}", [count_calls(layer, x)])
-        out.add(f"ops_growth/{kind}", [out.values[f"ops/{kind}/n={p.lengths[-1]}"]
+        out.add_exact(f"ops_growth/{kind}", [out.values[f"ops/{kind}/n={p.lengths[-1]}"]
                                        - out.values[f"ops/{kind}/n={p.lengths[0]}"]])
     out.tables += [_complexity_table(out, p), _width_table(out, p)]
     out.figures += _complexity_figures(ctx, out, p)

@@ -16,11 +16,10 @@ import torch.nn as nn
 
 from ...claims import Claim, Outcome, RunContext, Verdict
 from ...claims import rules as R
-from ...claims.arms import Arm, run_arm
+from ...claims.arms import Arm, build_arm_model, run_arm
 from ...claims.catalog import register_claim
 from ...claims.figures import lines
 from ...optim import ScheduleConfig
-from ...registry import create_model
 from ...train.classification import DataConfig, ImageClassificationTask
 from ...train.distributed import spawn_workers
 from . import experiments as ex
@@ -58,16 +57,12 @@ def equivalence_run(ctx: RunContext, label: str, seed: int) -> dict[str, Any]:
     p: VggPreset = ctx.preset
     train = replace(p.train, amp=False, channels_last=False, compile=False, progress=False)
     arm = Arm(label, ex.MODELS[p.configs[0]][0], {**ex.model_kwargs(p, p.configs[0]), "dropout": 0.0}, train=train,
-              task=GlobalLossTask)
-    dtype, initial = torch.get_default_dtype(), None
-    torch.set_default_dtype(getattr(torch, p.precision))
-    try:
-        if not dist.is_initialized():
-            torch.manual_seed(seed)   # the initial weights, drawn as run_arm draws them
-            initial = create_model(arm.model, **arm.kwargs).state_dict()
-        run = run_arm(ctx, arm, seed, data=p.data, train=p.train)
-    finally:
-        torch.set_default_dtype(dtype)
+              task=GlobalLossTask, dtype=getattr(torch, p.precision))
+    initial = None
+    if not dist.is_initialized():
+        torch.manual_seed(seed)   # the initial weights, drawn as run_arm draws them
+        initial = build_arm_model(arm, arm.kwargs).state_dict()
+    run = run_arm(ctx, arm, seed, data=p.data, train=p.train)
     return {"initial": initial, "state": run.model.state_dict(), "records": run.result.records,
             "final": run.result.final, "source": run.task.source}
 
@@ -105,13 +100,13 @@ def equivalence(one: Mapping[str, Any], workers: Sequence[Mapping[str, Any]]) ->
 
 def data_parallel_experiment(ctx: RunContext) -> Outcome:
     p: VggPreset = ctx.preset
-    portable = replace(ctx, claim=None, device="cpu", progress=False)   # what travels to the workers
+    portable = replace(ctx.portable(), device="cpu", progress=False)   # what travels to the workers
     runs = [(equivalence_run(portable, "single", seed),
              spawn_workers(equivalence_run, p.workers, portable, "data-parallel", seed)) for seed in ctx.seeds]
     measured = [equivalence(one, workers) for one, workers in runs]
     out = Outcome(data=runs[0][0]["source"])
-    for key in measured[0]:
-        out.add(key, [m[key] for m in measured])   # every seed's
+    for key in measured[0]:   # every seed's; float64 round-off, weight movement and counts are exact quantities
+        out.add_exact(key, [m[key] for m in measured])
     rows = [("workers (gloo, CPU processes) / steps", f"{p.workers} / {p.train.steps}"),
             ("global batch / examples per worker per step", f"{p.data.batch_size} / {out.fmt('worker_batch', 0)}")]
     rows += [(words, f"{out.values[key]:.3e}") for key, words in (
@@ -145,12 +140,6 @@ def data_parallel_experiment(ctx: RunContext) -> Outcome:
     return out
 
 
-class _Guard(R.Custom):
-    """A custom rule checked before the others, as the framework's guards are."""
-
-    guard = True
-
-
 def _not_vacuous(out: Outcome, p: VggPreset) -> Verdict:
     share, moved = p.data.batch_size / p.workers, min(out.per_seed["weight_movement_max"])
     if out.values["worker_batch"] != share or moved == 0:
@@ -181,8 +170,9 @@ register_claim(Claim(
     experiment=data_parallel_experiment,
     # a deterministic equality up to float64 round-off: no training-length guard, no test-set noise
     verdict=R.all_of(
-        _Guard(_not_vacuous, "inconclusive if the check is vacuous (the weights did not move, the workers did not "
-                             "split the batch, or the data-parallel run logged fewer steps than it trained)"),
+        R.custom(_not_vacuous, guard=True, text=(
+            "inconclusive if the check is vacuous (the weights did not move, the workers did not split the batch, or "
+            "the data-parallel run logged fewer steps than it trained)")),
         *(R.at_most(f"{key}_diff_ppm", 1e6 * EQUIVALENCE_TOLERANCE, unit=" ppm", words=words) for key, words in (
             ("weight", "the largest weight difference, data-parallel vs one process, relative to the largest weight "
                        "change from initialisation"),
