@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 import torch
@@ -75,41 +75,6 @@ def test_full_presets_use_the_papers_cifar_net():
 
 
 # --- measurements -------------------------------------------------------------------------------
-
-def test_steps_to_reach_is_the_first_step_at_or_below_the_threshold():
-    steps, errors = [10, 20, 30, 40], [60.0, 30.0, 25.0, 20.0]
-    assert E.steps_to_reach(steps, errors, 25.0) == 30
-    assert E.steps_to_reach(steps, errors, 59.0) == 20
-    assert E.steps_to_reach(steps, [60.0, 20.0, 40.0, 10.0], 25.0) == 20  # the first crossing, not the last
-    assert math.isinf(E.steps_to_reach(steps, errors, 5.0))
-
-
-@dataclass
-class Curves:
-    """Stands in for an ArmResult: one training-error curve per seed."""
-
-    per_seed: list[tuple[list[int], list[float]]]
-
-    @property
-    def runs(self) -> list[None]:
-        return [None] * len(self.per_seed)
-
-    def curve(self, split: str, key: str, seed_index: int = 0) -> tuple[list[int], list[float]]:
-        return self.per_seed[seed_index]
-
-
-def test_ratio_of_iterations_with_its_reading_noise():
-    steps = list(range(25, 1001, 25))
-    fast = Curves([(steps, [100.0 - s / 5 for s in steps])])        # 20% at 400
-    slow = Curves([(steps, [100.0 - s / 25 for s in steps])])       # never below 60%: censored at 1000
-    out = Outcome()
-    E.record_ratio(out, "speedup", {"tanh": slow, "relu": fast}, ("train", "error"), 20.0, 1000, 25)
-    assert out.per_seed["steps/relu"] == [400.0] and out.values["reached/relu"] == 1
-    assert out.per_seed["steps/tanh"] == [1000.0] and out.values["reached/tanh"] == 0   # a lower bound
-    q = 25 / math.sqrt(12)
-    assert out.values["speedup"] == 2.5
-    assert out.value_se["speedup"] == [pytest.approx(2.5 * math.hypot(q / 1000, q / 400))]
-
 
 def test_gap_noise_is_binomial_and_the_gap_difference_is_paired():
     out = Outcome()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import paperzoo
-from paperzoo.claims import Outcome, collect_results, summarize
+from paperzoo.claims import Outcome, collect_results, stats, summarize
 from paperzoo.claims.catalog import get_claim
 
 CLAIMS = paperzoo.list_claims()
@@ -43,7 +43,19 @@ def test_smoke_run_writes_report_result_config_and_figures(claim_id, tmp_path, s
     config = json.loads((result.run_dir / "config.json").read_text())
     assert config["config"]["train"]["steps"] == 4
     rows = collect_results(tmp_path)
-    assert len(rows) == 1 and claim_id in summarize(rows)
+    assert len(rows) == 1 and claim_id in summarize(rows) and saved["policy"] == stats.POLICY
+
+
+def test_results_table_shows_the_newest_run_per_preset_and_marks_the_old_rules():
+    def row(preset: str, finished: str, verdict: str, **kw) -> dict:
+        return {"claim": "x.y", "preset": preset, "verdict": verdict, "reason": finished, "seeds": [0],
+                "hardware": "CPU", "wall_seconds": 1.0, "finished": finished, "path": f"results/x.y/{finished}", **kw}
+
+    table = summarize([row("quick", "2026-11-01", "holds"), row("quick", "2026-12-01", "inconclusive", policy=2),
+                       row("full", "2026-11-02", "holds")])
+    lines = table.splitlines()[2:]
+    assert len(lines) == 2 and "2026-11-01" not in table              # the older quick run is left out
+    assert "| quick | inconclusive |" in table and "| full | holds (v1 rules) |" in table
 
 
 def test_unknown_preset_and_bad_override_are_user_errors(tmp_path):

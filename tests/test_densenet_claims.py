@@ -105,7 +105,7 @@ def test_param_efficiency_is_non_inferiority_with_the_parameter_ratio():
     def verdict(dense, resnet, preset=full, ratio=2.2465, **kw):
         a, b = (preset.key(m) for m in preset.models)
         out = _outcome({a: dense, b: resnet}, **kw)
-        ex.record_gap(out, a, b)
+        out.add_item_difference(ex.GAP, a, b)
         out.add_exact("param_ratio", ratio)
         return EFFICIENCY.verdict(out, preset).status
 

@@ -110,7 +110,7 @@ def test_depth_verdict():
 def test_lrn_is_a_non_superiority_claim():
     def lrn(a: float, with_lrn: float) -> str:
         out = outcome(A=a, A_LRN=with_lrn)
-        ex.add_gain(out, "lrn_gain", "A", "A-LRN")
+        out.add_item_difference("lrn_gain", "A", "A-LRN")
         assert out.estimate("lrn_gain").se == pytest.approx(out.difference("test_error", "A", "A-LRN").se)   # paired
         return verdict("vgg.lrn", out)
 

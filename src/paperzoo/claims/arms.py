@@ -228,6 +228,15 @@ def curves(results: Mapping[str, ArmResult], names: Mapping[str, str] | None = N
     return {(names or {}).get(k, k): {"train": r.curve(*train), "test": r.curve(*test)} for k, r in results.items()}
 
 
+def test_outputs(run: ArmRun, predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
+                 split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:
+    """A trained net's outputs (N, K) on ``split``'s images, ``predict(model, x)`` (default: the model's
+    logits) on each untransformed batch, and the labels (N,), in float32 on the CPU, in the loader's order."""
+    predict = predict or (lambda model, x: model(x))
+    batches = [(predict(run.model, x).float().cpu(), y.cpu()) for x, y in run.task.eval_loaders[split]]
+    return torch.cat([o for o, _ in batches]), torch.cat([y for _, y in batches])
+
+
 def data_notes(out: Outcome) -> list[str]:
     """What the report says about the data: a JPEG copy moves absolute errors, not comparisons."""
     if "JPEG" in out.data:

@@ -23,6 +23,7 @@ from ..config import apply_overrides, to_dict
 from ..errors import UserError
 from ..train.env import environment, hardware, resolve_device
 from ..train.runlock import run_lock
+from . import stats
 from .catalog import get_claim, paper_card
 from .outcome import Outcome, Target, Verdict
 from .rules import rule_text
@@ -208,7 +209,7 @@ def _result_json(r: ReproduceResult, outcome: Outcome, env: dict[str, Any]) -> d
         "data": outcome.data, "hardware": r.hardware, "wall_seconds": r.wall_seconds,
         "command": r.command, "git_commit": env.get("git_commit"), "torch": env.get("torch"),
         "figures": [str(Path(f).relative_to(r.run_dir)) for f in r.figures],
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "policy": stats.POLICY,
     }
 
 
@@ -223,19 +224,27 @@ def collect_results(root: str | Path = "results") -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["claim"], r.get("finished", "")))
 
 
+def latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest run of each claim and preset (earlier runs stay in ``results/``, out of the table)."""
+    newest = {(r["claim"], r["preset"]): r for r in sorted(rows, key=lambda r: r.get("finished", ""))}
+    return sorted(newest.values(), key=lambda r: (r["claim"], r.get("finished", "")))
+
+
 def summarize(rows: list[dict[str, Any]]) -> str:
-    """A markdown table of results, one row per run: the verdict and its reason, what we measured
-    beside the paper's numbers where the claim has numeric targets, hardware and wall time."""
+    """A markdown table of results, the newest run per claim and preset: the verdict and its reason
+    (marked "v1 rules" if it was judged before the statistics policy of :mod:`.stats`), what we
+    measured beside the paper's numbers where the claim has numeric targets, hardware and wall time."""
     lines = ["| claim | preset | verdict | measured (and ours vs paper) | hardware | wall time |",
              "|---|---|---|---|---|---|"]
-    for row in rows:
+    for row in latest(rows):
+        verdict = row["verdict"] if row.get("policy") else f"{row['verdict']} (v1 rules)"
         n = len(row["seeds"])
         versus = "; ".join(
             f"{c['label']}: {_pm(c['ours'], c.get('ours_std'), n)} vs {c['paper']:g}"
             for c in row.get("comparisons") or [] if c["ours"] is not None)
         measured = row["reason"] + (f" Ours vs paper: {versus}." if versus else "")
         lines.append("| " + " | ".join([
-            f"[`{row['claim']}`]({row['path']}/report.md)", row["preset"], row["verdict"],
+            f"[`{row['claim']}`]({row['path']}/report.md)", row["preset"], verdict,
             measured.replace("|", "/"), row["hardware"], _duration(row["wall_seconds"])]) + " |")
     return "\n".join(lines)
 

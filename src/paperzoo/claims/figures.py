@@ -13,6 +13,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 Curve = tuple[Sequence[float], Sequence[float]]
 
 
+def _save(fig, path: Path, title: str = "", ax=None) -> Path:
+    """Title the figure (``ax``'s title, else the figure's), lay it out, write it and free it."""
+    if title and ax is not None:
+        ax.set_title(title, fontsize=10)
+    elif title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97) if title and ax is None else None)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def error_curves(path: Path, curves: Mapping[str, Mapping[str, Curve]], *, title: str = "",
                  xlabel: str = "iter.", ylabel: str = "error (%)", ylim: tuple[float, float] | None = None) -> Path:
     """Training and test error against iterations, one colour per model: dashed lines for
@@ -33,12 +45,7 @@ def error_curves(path: Path, curves: Mapping[str, Mapping[str, Curve]], *, title
         ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
     ax.legend(title="dashed: train, bold: test", fontsize=8, title_fontsize=8)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title, ax)
 
 
 def layer_responses(path: Path, stds: Mapping[str, Sequence[float]], *, title: str = "") -> Path:
@@ -54,12 +61,7 @@ def layer_responses(path: Path, stds: Mapping[str, Sequence[float]], *, title: s
         ax.set_ylabel("std")
         ax.grid(alpha=0.3)
     top.legend(fontsize=8)
-    if title:
-        top.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title, top)
 
 
 def bars(path: Path, values: Mapping[str, float], errors: Mapping[str, float] | None = None, *,
@@ -77,12 +79,7 @@ def bars(path: Path, values: Mapping[str, float], errors: Mapping[str, float] | 
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title, ax)
 
 
 def line_panels(path: Path, panels: Mapping[str, Mapping[str, Curve]], *, xlabel: str, ylabel: str,
@@ -115,12 +112,7 @@ def line_panels(path: Path, panels: Mapping[str, Mapping[str, Curve]], *, xlabel
     if ylim:
         axes[0][0].set_ylim(*ylim)
     axes[0][-1].legend(fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
 
 
 def lines(path: Path, curves: Mapping[str, Curve], **kwargs) -> Path:
@@ -151,9 +143,4 @@ def heatmaps(path: Path, panels: Mapping[str, Heatmap], *, xlabel: str = "", yla
         ax.set_xlabel(f"{xlabel} (white = {top:.2f})" if xlabel else f"white = {top:.2f}", fontsize=8)
         ax.set_ylabel(ylabel, fontsize=8)
         ax.set_title(name, fontsize=9, pad=4)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)

@@ -89,6 +89,11 @@ class Outcome:
         self.items[metric] = items
         self.add(metric, [statistics.fmean(s) for s in items])
 
+    def add_item_difference(self, key: str, a: str, b: str, metric: str = "test_error") -> None:
+        """``key``: ``metric/a`` minus ``metric/b`` item by item (so its interval is the paired one)."""
+        self.add_items(key, [[x - y for x, y in zip(ia, ib)]
+                             for ia, ib in zip(self.items[f"{metric}/{a}"], self.items[f"{metric}/{b}"])])
+
     def add_difference_se(self, metric: str, a: str, b: str, per_seed_se: Iterable[float]) -> None:
         """Record a measured standard error of ``metric/a - metric/b``, per seed (e.g. a paired bootstrap)."""
         self.difference_se[(metric, a, b)] = [float(s) for s in per_seed_se]

@@ -11,6 +11,7 @@ The vocabulary:
 - comparisons of arms on one metric: :func:`lower`, :func:`higher`, :func:`ordered`,
   :func:`equivalent` (two one-sided tests against a margin δ);
 - one quantity against a bound or a number: :func:`at_least`, :func:`at_most`, :func:`within`;
+- a censored measurement (iterations until a threshold, which a run may never reach): :func:`censored`;
 - composition: :func:`all_of`;
 - guards, checked before anything else, which make a verdict inconclusive: :func:`long_enough`
   (the run is shorter than the claim needs) and :func:`learned` (an arm stayed at chance);
@@ -405,6 +406,39 @@ def learned(arms: Any, *, chance: Any = 90.0, metric: str = "test_error") -> Lea
     return Learned(arms, chance, metric)
 
 
+@dataclass(frozen=True)
+class Censored(Rule):
+    """``rule`` on a ratio of iterations to a threshold, slow / fast (:func:`paperzoo.claims.speed.record_crossing`)."""
+
+    rule: Rule
+    fast: str
+    slow: str
+
+    def decide(self, out: Outcome, preset: Any) -> Verdict:
+        if out.values[f"reached/{self.fast}"] < 1:
+            return Verdict("inconclusive", f"{self.fast} did not reach the threshold in every seed: train longer")
+        verdict = self.rule(out, preset)
+        if verdict.status == "does not hold" and out.values[f"reached/{self.slow}"] < 1:
+            return Verdict("inconclusive", f"{verdict.reason}; but {self.slow} did not reach the threshold in every "
+                                           "seed, so the ratio is only a lower bound")
+        return verdict
+
+    def condition(self) -> str:
+        return self.rule.condition()
+
+    def text(self) -> str:
+        return (f"{self.rule.text()}; a {self.slow} net that never reaches the threshold counts at the run's length "
+                "(a lower bound, which can establish the ratio but not refute it); inconclusive if "
+                f"{self.fast} does not reach the threshold in every seed")
+
+
+def censored(rule: Rule, *, fast: str, slow: str) -> Censored:
+    """``rule`` on a censored measurement: the ratio of iterations to a threshold, ``slow`` / ``fast``.
+    A slow arm that never reaches it gives a lower bound (which can establish a large ratio, never
+    refute it); a fast arm that never reaches it leaves the claim inconclusive."""
+    return Censored(rule, fast, slow)
+
+
 # --- composition ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -492,5 +526,6 @@ def rule_text(verdict: Callable[..., Verdict] | Rule, fallback: str = "") -> str
     return verdict.text() if isinstance(verdict, Rule) else fallback
 
 
-__all__ = ["Of", "Rule", "all_of", "at_least", "at_most", "custom", "each", "equivalent", "equivalence_verdict",
-           "higher", "learned", "long_enough", "lower", "not_above", "not_below", "ordered", "rule_text", "within"]
+__all__ = ["Of", "Rule", "all_of", "at_least", "at_most", "censored", "custom", "each", "equivalent",
+           "equivalence_verdict", "higher", "learned", "long_enough", "lower", "not_above", "not_below", "ordered",
+           "rule_text", "within"]

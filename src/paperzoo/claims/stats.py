@@ -34,6 +34,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+#: The version of this policy a result.json was judged under (results without one: the rules before it).
+POLICY = 2
 #: Two-sided level of difference tests; equivalence uses the (1 - 2α) interval of TOST at α = 5%.
 DIFFERENCE_LEVEL = 0.95
 EQUIVALENCE_LEVEL = 0.90

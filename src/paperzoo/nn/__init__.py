@@ -2,6 +2,7 @@
 dropout, local response normalisation, and a configurable MLP built from them."""
 
 from .dropout import Dropout, dropout
+from .init import he_init_
 from .lrn import LocalResponseNorm
 from .mlp import ACTIVATIONS, MLP, HiddenLayer, init_linear
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, batch_norm, batch_statistics, layer_norm
@@ -18,6 +19,7 @@ __all__ = [
     "batch_norm",
     "batch_statistics",
     "dropout",
+    "he_init_",
     "init_linear",
     "layer_norm",
 ]

@@ -30,7 +30,9 @@ class DataConfig:
 
     ``val_size`` images are held out of the training set for model selection (the ResNet
     paper's 45k/5k CIFAR split); 0 trains on the whole training set. ``train_subset`` and
-    ``eval_subset`` shrink the sets for quick CPU presets (0: everything).
+    ``eval_subset`` shrink the sets for quick CPU presets (0: everything). ``train_eval``
+    training images (a fixed sample) are also evaluated, in eval mode, as split ``trainset``: the
+    training error of the net itself rather than the running error on augmented batches.
     """
 
     dataset: str = "cifar10"
@@ -40,6 +42,7 @@ class DataConfig:
     train_subset: int = 0
     eval_subset: int = 0
     eval_batch_size: int = 500
+    train_eval: int = 0
 
 
 @lru_cache(maxsize=8)
@@ -96,15 +99,18 @@ class ImageClassificationTask:
             test = test.sample(cfg.eval_subset)
             val = val.sample(cfg.eval_subset) if val is not None else None
         self.mean, self.std = channel_stats(train.images)
+        trainset = train.sample(cfg.train_eval) if cfg.train_eval else None
         common = dict(device=self.device, mean=self.mean, std=self.std, channels_last=channels_last)
         self.train_loader = DeviceLoader(train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                          augment=cfg.augment, seed=seed, **common)
         self.eval_loaders = {
             name: DeviceLoader(data, batch_size=cfg.eval_batch_size, shuffle=False, drop_last=False,
                                augment=False, **common)
-            for name, data in (("val", val), ("test", test)) if data is not None
+            for name, data in (("val", val), ("test", test), ("trainset", trainset)) if data is not None
         }
         self.sizes = {"train": len(train), "val": len(val) if val is not None else 0, "test": len(test)}
+        if trainset is not None:
+            self.sizes["trainset"] = len(trainset)
         self.errors: dict[str, torch.Tensor] = {}
 
     def meta(self) -> dict[str, Any]:

@@ -18,14 +18,15 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from ...claims import Claim, Outcome, RunContext, Target, Verdict
+from ...claims import Claim, Outcome, RunContext, Target
 from ...claims import rules as R
-from ...claims.arms import Arm, ArmResult, curves, data_notes, error_table, record_errors, run_arms
+from ...claims.arms import Arm, ArmResult, curves, data_notes, error_table, record_errors, run_arms, test_outputs
 from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.figures import bars, error_curves, line_panels
 from ...claims.presets import CIFAR_50K, SGD_001, Preset
+from ...claims.speed import record_crossing, steps_to_reach
 from ...claims.stats import binomial_se
-from ...data import DeviceLoader, ImageArrays, imagenet
+from ...data import ImageArrays, imagenet
 from ...optim import ScheduleConfig
 from ...train.classification import DataConfig, ImageClassificationTask, TrainTransform
 from ...train.loop import TrainConfig
@@ -148,16 +149,11 @@ def patch_task(p: AlexNetPreset, augment: Augment):
         raise ValueError(f"unknown augmentation {augment!r}; choose one of {', '.join(AUGMENT_LABELS)}")
 
     def make(data: DataConfig, *, run_dir: Any = None, **common: Any) -> ImageClassificationTask:
-        task = ImageClassificationTask(replace(data, augment=False), **common,
+        task = ImageClassificationTask(replace(data, augment=False, train_eval=p.train_eval), **common,
                                        eval_transform=lambda x: imagenet.center_crop(x, p.crop))
-        train = task.train_loader
-        images = ImageArrays(train.images.cpu(), train.labels.cpu(), task.classes, data.dataset, task.source)
-        sample = images.sample(p.train_eval)
-        task.eval_loaders["trainset"] = DeviceLoader(sample, batch_size=data.eval_batch_size, shuffle=False,
-                                                     drop_last=False, device=task.device, mean=task.mean, std=task.std)
-        task.sizes["trainset"] = len(sample)
-        pca = None
+        pca, train = None, task.train_loader
         if augment == "crop-flip-pca":
+            images = ImageArrays(train.images.cpu(), train.labels.cpu(), task.classes, data.dataset, task.source)
             mean, std = (torch.tensor(v, dtype=torch.float64).view(1, -1, 1, 1) for v in (task.mean, task.std))
             pca = imagenet.pca_colour_basis((images.sample(10000).images.double() / 255 - mean) / std)
         task.train_transform = train_transform(augment, p.crop, pca)
@@ -233,44 +229,6 @@ def _notes(p: AlexNetPreset, out: Outcome, results: Mapping[str, ArmResult]) -> 
     return notes + data_notes(out)
 
 
-# --- iterations to a threshold ------------------------------------------------------------------
-
-def steps_to_reach(steps: Sequence[int], errors: Sequence[float], threshold: float) -> float:
-    """The first step whose error is at most ``threshold`` (same units), ``inf`` if none is."""
-    return next((float(s) for s, e in zip(steps, errors) if e <= threshold), math.inf)
-
-
-def record_ratio(out: Outcome, key: str, nets: Mapping[str, ArmResult], curve: tuple[str, str], threshold: float,
-                 length: int, interval: int) -> None:
-    """For ``nets`` (slow first): ``reached/<net>`` and ``steps/<net>``, per seed the iterations until its ``curve``
-    first reaches ``threshold`` (never: the run's ``length``, a lower bound), and ``key`` = slow / fast per seed,
-    with its measurement noise: read every ``interval`` iterations, a crossing lies anywhere in the interval
-    before (standard error interval / sqrt(12)), propagated to the ratio."""
-    for net, res in nets.items():
-        steps = [steps_to_reach(*res.curve(*curve, i), threshold) for i in range(len(res.runs))]
-        out.add(f"reached/{net}", [float(math.isfinite(s)) for s in steps])
-        out.add(f"steps/{net}", [s if math.isfinite(s) else float(length) for s in steps])
-    slow, fast, q = *(out.per_seed[f"steps/{net}"] for net in nets), interval / math.sqrt(12)
-    out.add(key, [s / f for s, f in zip(slow, fast)])
-    out.value_se[key] = [s / f * math.hypot(q / s, q / f) for s, f in zip(slow, fast)]
-
-
-def censored(rule: R.Rule, *, fast: str, slow: str) -> R.Rule:
-    """``rule`` on a ratio of :func:`record_ratio`. Custom: the vocabulary has no censored measurement (a net that
-    never reaches the threshold gives a lower bound, which can establish a large ratio but never a small one)."""
-    def decide(out: Outcome, preset: Any) -> Verdict:
-        if out.values[f"reached/{fast}"] < 1:
-            return Verdict("inconclusive", f"{fast} did not reach the threshold in every seed: train longer")
-        verdict = rule(out, preset)
-        if verdict.status == "does not hold" and out.values[f"reached/{slow}"] < 1:
-            return Verdict("inconclusive", f"{verdict.reason}; but {slow} did not reach the threshold in every seed, "
-                                           "so the ratio is only a lower bound")
-        return verdict
-    return R.custom(decide, f"{rule.text()}; a {slow} net that never reaches the threshold counts at the run's length "
-                            "(a lower bound, which can establish the ratio but not refute it); inconclusive if "
-                            f"{fast} does not reach the threshold in every seed")
-
-
 # --- alexnet.relu-vs-tanh (Fig. 1) --------------------------------------------------------------
 
 ACTIVATION_LABELS = {"relu": "ReLU", "tanh": "tanh"}
@@ -292,7 +250,7 @@ def relu_experiment(ctx: RunContext) -> Outcome:
     # threshold in the fewest iterations (mean over seeds), then the lowest final training error
     best = {a: labels[a, min(p.lrs, key=lambda lr, a=a: (statistics.fmean(steps[labels[a, lr]]), statistics.fmean(
         results[labels[a, lr]].final_train_error(3))))] for a in ACTIVATION_LABELS}
-    record_ratio(out, "speedup", {a: results[best[a]] for a in ("tanh", "relu")}, ("train", "error"), p.threshold,
+    record_crossing(out, "speedup", {a: results[best[a]] for a in ("tanh", "relu")}, ("train", "error"), p.threshold,
                  p.train.steps, p.train.log_every)
     epoch = first.runs[0].task.sizes["train"] / p.data.batch_size   # iterations per epoch
     for a in ACTIVATION_LABELS:
@@ -347,7 +305,7 @@ register_claim(Claim(
     experiment=relu_experiment,
     # a ratio of training-curve readings, not a trained net's accuracy: no run-length guard; the threshold
     # is the need (too short for ReLU: inconclusive; too short for tanh: a lower bound of the ratio)
-    verdict=censored(R.at_least("speedup", SPEEDUP_HOLDS, fails_below=SPEEDUP_FAILS, unit="x",
+    verdict=R.censored(R.at_least("speedup", SPEEDUP_HOLDS, fails_below=SPEEDUP_FAILS, unit="x",
                                 words="iterations to the threshold, tanh / ReLU"), fast="relu", slow="tanh"),
     targets=(Target("speedup", FIG1_SPEEDUP, "Fig. 1", None, "iterations to the threshold, tanh / ReLU", "x"),),
 ))
@@ -406,7 +364,7 @@ SLOWDOWN_HOLDS = 1.5        # at least this much slower counts as "slower to con
 def slowdown(ctx: RunContext, out: Outcome, results: Mapping[str, ArmResult]) -> None:
     """Iterations until the training error (eval mode, at the evaluations) reaches the threshold, dropout / none."""
     p: AlexNetPreset = ctx.preset
-    record_ratio(out, "slowdown", {k: results[k] for k in ("dropout", "no-dropout")}, ("eval", "trainset_error"),
+    record_crossing(out, "slowdown", {k: results[k] for k in ("dropout", "no-dropout")}, ("eval", "trainset_error"),
                  p.threshold, p.train.steps, p.train.eval_every or 1)
     out.add_difference_se("gap", "dropout", "no-dropout", gap_difference_se(out, "dropout", "no-dropout"))
     out.tables.append(f"Iterations to {p.threshold:g}% training error (eval mode): without dropout "
@@ -433,7 +391,7 @@ register_claim(Claim(
     verdict=trained(
         DROPOUT_LABELS, R.at_least("gap/no-dropout", 0.0, unit=" points", words="test - training gap without dropout"),
         R.lower("dropout", than="no-dropout", metric="gap", unit=" points"),
-        censored(R.at_least("slowdown", SLOWDOWN_HOLDS, fails_below=1.0, unit="x",
+        R.censored(R.at_least("slowdown", SLOWDOWN_HOLDS, fails_below=1.0, unit="x",
                             words="iterations to the threshold, dropout / none"), fast="no-dropout", slow="dropout")),
     targets=(Target("slowdown", DROPOUT_SLOWDOWN, "Section 4.2", None, "iterations to converge, dropout / none", "x"),),
 ))
@@ -469,10 +427,10 @@ def ten_crop_experiment(ctx: RunContext) -> Outcome:
     p: AlexNetPreset = ctx.preset
 
     def after(run) -> dict[str, list[float]]:   # each test image's error, two ways, in the same precision
-        batches = run.task.eval_loaders["test"]
-        centre = [run.model(imagenet.center_crop(x, p.crop)).argmax(1) != y for x, y in batches]
-        ten = [imagenet.ten_crop_predict(run.model, x, p.crop).argmax(1) != y for x, y in batches]
-        return {k: (100.0 * torch.cat(v).double()).cpu().tolist() for k, v in (("centre", centre), ("ten-crop", ten))}
+        ways = {"centre": lambda m, x: m(imagenet.center_crop(x, p.crop)),
+                "ten-crop": lambda m, x: imagenet.ten_crop_predict(m, x, p.crop)}
+        return {k: (100.0 * (o.argmax(1) != y).double()).tolist() for k, (o, y) in
+                ((k, test_outputs(run, f)) for k, f in ways.items())}
 
     out, results = train_and_record(ctx, [arm(p, "net")], after=after)
     for key in ("centre", "ten-crop"):

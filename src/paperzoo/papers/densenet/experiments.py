@@ -245,18 +245,11 @@ register_claim(Claim(
 GAP = "test_error_gap/dense_minus_resnet"
 
 
-def record_gap(out: Outcome, dense: str, resnet: str) -> None:
-    """Each test image's error of ``dense`` minus ``resnet``'s, per seed: the paired difference as
-    one metric, so that a bound on it (non-inferiority) has the paired noise of the comparison."""
-    a, b = out.items[f"test_error/{dense}"], out.items[f"test_error/{resnet}"]
-    out.add_items(GAP, [[x - y for x, y in zip(sa, sb)] for sa, sb in zip(a, b)])
-
-
 def param_efficiency_experiment(ctx: RunContext) -> Outcome:
     p: DensePreset = ctx.preset
     results, out, params = _train_and_count(ctx, p)
     dense, resnet = p.models
-    record_gap(out, p.key(dense), p.key(resnet))
+    out.add_item_difference(GAP, p.key(dense), p.key(resnet))   # paired: a bound on it has the paired noise
     out.add_exact("param_ratio", params[resnet] / params[dense])
     points = {f"{p.label(m)}, ours": ([params[m] / 1e6], [out.values[f"test_error/{p.key(m)}"]]) for m in p.models}
     points |= {f"{LABELS[m]}, paper": ([TABLE2_PARAMS[m]], [TABLE2[m]]) for m in _paper(p)}

@@ -57,6 +57,7 @@ import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 
 from ...errors import UserError
+from ...nn.init import he_init_
 from ...registry import register_model
 
 __all__ = ["DenseBlock", "DenseLayer", "DenseNet", "Transition"]
@@ -187,12 +188,7 @@ class DenseNet(nn.Module):
 
     def reset_parameters(self) -> None:
         """The authors' initialisation (module docstring): conv ~ N(0, 2 / (k^2 c_out)), BN 1/0, FC bias 0."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        he_init_(self, mode="fan_out")
         self.fc.reset_parameters()
         nn.init.zeros_(self.fc.bias)
 

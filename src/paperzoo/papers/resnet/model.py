@@ -51,6 +51,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...errors import UserError
+from ...nn.init import he_init_
 from ...registry import register_model
 
 __all__ = [
@@ -290,13 +291,7 @@ class ResNet(nn.Module):
 
     def reset_parameters(self, *, zero_init_residual: bool = False) -> None:
         """The initialisation of Section 3.4 (see the class docstring)."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                # std sqrt(2 / n), n = k^2 c (fan-in)
-                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        he_init_(self, mode="fan_in")   # std sqrt(2 / n), n = k^2 c
         bound = 1 / math.sqrt(self.fc.in_features)
         nn.init.uniform_(self.fc.weight, -bound, bound)
         nn.init.zeros_(self.fc.bias)

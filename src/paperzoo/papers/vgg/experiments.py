@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from ...claims import Claim, Outcome, RunContext, Target
 from ...claims import rules as R
-from ...claims.arms import Arm, ArmResult, ArmRun, curves, data_notes, error_table, record_errors, run_arms
+from ...claims.arms import Arm, ArmResult, curves, data_notes, error_table, record_errors, run_arms, test_outputs
 from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.figures import bars, error_curves
 from ...claims.presets import CIFAR_45K, CIFAR_50K, SGD_001, Preset
@@ -164,12 +164,6 @@ def compare(ctx: RunContext, *, name: str, title: str, arms: Sequence[Arm] = (),
     return out, results
 
 
-def add_gain(out: Outcome, key: str, a: str, b: str) -> None:
-    """``key``: the test error of arm ``a`` minus ``b``'s, image by image (so its interval is the paired one)."""
-    out.add_items(key, [[x - y for x, y in zip(ia, ib)]
-                        for ia, ib in zip(out.items[f"test_error/{a}"], out.items[f"test_error/{b}"])])
-
-
 def _paper_targets(keys: Sequence[str]) -> tuple[Target, ...]:
     return tuple(Target(f"test_error/{k}", TABLE3[k][0], "Table 3",
                         label=f"{k} top-1 error (paper: ImageNet val, S = Q = 256; ours: CIFAR-10 test)") for k in keys)
@@ -203,7 +197,7 @@ LRN_MARGIN = 1.0
 
 def lrn_experiment(ctx: RunContext) -> Outcome:
     out, _ = compare(ctx, name="table3_lrn", title="A and A-LRN on CIFAR-10 (cf. Table 3)")
-    add_gain(out, "lrn_gain", "A", "A-LRN")
+    out.add_item_difference("lrn_gain", "A", "A-LRN")
     out.notes.append("A-LRN has AlexNet's local response normalisation (k=2, n=5, alpha=1e-4, beta=0.75) after "
                      "the first layer, as the paper specifies. With k = 2 it divides every response by at least "
                      "2^0.75 = 1.68, so in a net without other normalisation it also rescales the signal the later "
@@ -304,7 +298,7 @@ register_claim(Claim(
 
 def shallow_experiment(ctx: RunContext) -> Outcome:
     out, _ = compare(ctx, name="shallow_5x5", title="B against its 5x5 shallow net on CIFAR-10 (cf. Section 4.1)")
-    add_gain(out, "error_increase", "B-5x5", "B")
+    out.add_item_difference("error_increase", "B-5x5", "B")
     out.notes.append("The shallow net replaces each pair of B's 3x3 layers by one 5x5 layer (same receptive field): "
                      "five convolutions instead of ten, more weights per stage.")
     return out
@@ -354,7 +348,7 @@ def scale_jitter_experiment(ctx: RunContext) -> Outcome:
                      names={k: f"S = {s[0]}" + (f"-{s[1]}" if s[1] != s[0] else "") + f", Q = {q}"
                             for k, (s, q) in scale_arms(p).items()},
                      title=f"{p.configs[0]}: fixed vs jittered training scale (cf. Table 3)")
-    add_gain(out, "jitter_gain", "fixed", "jitter")
+    out.add_item_difference("jitter_gain", "fixed", "jitter")
     out.notes.append(f"CIFAR analogue of Section 3.1's scales: the paper crops 224x224 from images rescaled to a "
                      f"shorter side S of 256 or S in [256, 512]; we crop 32x32 from images rescaled to S = {p.scale} "
                      f"or S in [{p.jitter[0]}, {p.jitter[1]}] (crop/S = {32 / p.scale:.3f} against 0.875, S_max/S_min "
@@ -382,12 +376,6 @@ register_claim(Claim(
 ))
 
 
-def posteriors(run: ArmRun) -> dict[str, torch.Tensor]:
-    """Softmax class posteriors (N, K) of a trained net on the test images, and their labels (N,), on the CPU."""
-    batches = [(run.model(x).float().softmax(dim=1).cpu(), y.cpu()) for x, y in run.task.eval_loaders["test"]]
-    return {"probs": torch.cat([p for p, _ in batches]), "labels": torch.cat([y for _, y in batches])}
-
-
 def ensemble_outcome(out: Outcome, probs: Mapping[str, Sequence[torch.Tensor]], labels: Sequence[torch.Tensor]) -> None:
     """Section 4.4: average the members' softmax posteriors. Records, per seed and image, the
     ensemble's error and that of the member best on that seed (paired image by image), and the gain."""
@@ -398,11 +386,15 @@ def ensemble_outcome(out: Outcome, probs: Mapping[str, Sequence[torch.Tensor]], 
         best.append(min(wrong, key=lambda w: w.mean().item()).tolist())
     out.add_items("test_error/ensemble", ens)
     out.add_items("test_error/best_single", best)
-    add_gain(out, "ensemble_gain", "best_single", "ensemble")
+    out.add_item_difference("ensemble_gain", "best_single", "ensemble")
 
 
 def ensemble_experiment(ctx: RunContext) -> Outcome:
     p: VggPreset = ctx.preset
+    def posteriors(run) -> dict[str, torch.Tensor]:   # each member's softmax posteriors (N, K), and the labels (N,)
+        logits, labels = test_outputs(run)
+        return {"probs": logits.softmax(dim=1), "labels": labels}
+
     out, results = compare(ctx, name="ensemble_members", title="Members of the ensemble on CIFAR-10", after=posteriors)
     ensemble_outcome(out, {k: r.extras["probs"] for k, r in results.items()}, results[p.configs[0]].extras["labels"])
     out.tables.append(error_table(out, ["best_single", "ensemble"], {"best_single": ENSEMBLE["E"][0],
