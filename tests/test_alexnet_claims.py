@@ -120,6 +120,9 @@ def test_relu_verdict_has_a_noise_model_and_respects_censoring():
     assert run([100], [300], interval=50) == "inconclusive"   # 3x, but read every 50 iterations: not beyond noise
     assert run([1000, 1000], [6000, 2500]) == "inconclusive"   # two seeds disagree: Student-t on 1 df
     assert run([1000, 1000, 1000], [6000, 6500, 5800]) == "holds"
+    # the quick preset trains both nets at one rate: the claim's "each at its fastest rate" is not tested
+    assert verdict("alexnet.relu-vs-tanh", relu_outcome([1000], [6000]), "quick") == "inconclusive"
+    assert verdict("alexnet.relu-vs-tanh", relu_outcome([1000], [500]), "quick") == "inconclusive"
     text = get_claim("alexnet.relu-vs-tanh").rule_text
     assert "at least 3x" in text and "lower bound" in text
 

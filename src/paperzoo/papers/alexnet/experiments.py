@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from ...claims import Claim, Outcome, RunContext, Target
+from ...claims import Claim, Outcome, RunContext, Target, Verdict
 from ...claims import rules as R
 from ...claims.arms import Arm, ArmResult, curves, data_notes, error_table, record_errors, run_arms, test_outputs
 from ...claims.catalog import PaperCard, register_claim, register_paper
@@ -305,8 +305,12 @@ register_claim(Claim(
     experiment=relu_experiment,
     # a ratio of training-curve readings, not a trained net's accuracy: no run-length guard; the threshold
     # is the need (too short for ReLU: inconclusive; too short for tanh: a lower bound of the ratio)
-    verdict=R.censored(R.at_least("speedup", SPEEDUP_HOLDS, fails_below=SPEEDUP_FAILS, unit="x",
-                                words="iterations to the threshold, tanh / ReLU"), fast="relu", slow="tanh"),
+    verdict=R.all_of(R.custom(lambda out, p: Verdict("holds", "") if len(p.lrs) > 1 else Verdict(
+        "inconclusive", f"one learning rate ({p.lrs[0]:g}) for both nets, so neither has the rate that trains it "
+                        "fastest, which the claim compares: the ratio is reported, not judged"),
+        "inconclusive unless each activation's rate was chosen from at least two", guard=True),
+        R.censored(R.at_least("speedup", SPEEDUP_HOLDS, fails_below=SPEEDUP_FAILS, unit="x",
+                              words="iterations to the threshold, tanh / ReLU"), fast="relu", slow="tanh")),
     targets=(Target("speedup", FIG1_SPEEDUP, "Fig. 1", None, "iterations to the threshold, tanh / ReLU", "x"),),
 ))
 
