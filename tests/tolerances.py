@@ -56,6 +56,12 @@ def tol(dtype: torch.dtype = torch.float32, n: int = 1, scale: float = 1.0, c: f
     return c * eps(dtype) * math.sqrt(max(n, 1)) * float(scale)
 
 
+def _float64(x) -> torch.Tensor:
+    """``x`` in float64; numbers and lists are read as float64 (``torch.as_tensor`` alone would round them to
+    the default float32 before the comparison)."""
+    return x.detach().to(torch.float64) if torch.is_tensor(x) else torch.as_tensor(x, dtype=torch.float64)
+
+
 def assert_close(actual, expected, *, dtype: torch.dtype = torch.float32, n: int = 1,
                  scale: float | None = None, c: float = C, msg: str | None = None) -> None:
     """Assert |actual - expected| <= tol(dtype, n, scale) elementwise (absolute, no relative part).
@@ -63,8 +69,7 @@ def assert_close(actual, expected, *, dtype: torch.dtype = torch.float32, n: int
     ``actual``/``expected`` may be tensors, numbers or sequences of numbers. ``scale`` defaults to the largest
     |expected| (at least 1e-30), which suits outputs of a well-scaled network; pass it explicitly where the
     values come from cancellation, so are much smaller than the numbers that were rounded."""
-    a = torch.as_tensor(actual).detach().to(torch.float64)
-    e = torch.as_tensor(expected).detach().to(torch.float64)
+    a, e = _float64(actual), _float64(expected)
     if scale is None:
         scale = max(e.abs().max().item() if e.numel() else 0.0, 1e-30)
     atol = tol(dtype, n, scale, c)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 PAPERS: tuple[str, ...] = (
     "alexnet", "vgg", "googlenet", "resnet", "densenet",
     "sgd", "adam", "batchnorm", "layernorm", "dropout",
-    "seq2seq", "transformer",
+    "seq2seq", "transformer", "divergence",
 )
 #: Claim-id prefixes and names that are not a paper key: GoogLeNet's claims are about Inception.
 ALIASES: dict[str, str] = {"inception": "googlenet"}
