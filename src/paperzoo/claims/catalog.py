@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 #: Paper packages, in the order `paperzoo list papers` shows them.
 PAPERS: tuple[str, ...] = (
     "alexnet", "vgg", "googlenet", "resnet", "densenet",
-    "sgd", "adam", "batchnorm", "layernorm", "dropout",
+    "sgd", "vae", "adam", "batchnorm", "layernorm", "dropout",
     "seq2seq", "transformer", "divergence",
 )
 #: Claim-id prefixes and names that are not a paper key: GoogLeNet's claims are about Inception.

@@ -12,8 +12,9 @@ Kingma & Ba (2015). *Adam: A Method for Stochastic Optimization*. arXiv:1412.698
 * Section 6.4: a variational auto-encoder "with the same architecture as in (Kingma & Welling,
   2013) with a single hidden layer with 500 hidden units with softplus nonlinearities and a
   50-dimensional spherical Gaussian latent variable" (:class:`VAE`, not registered: it is not a
-  classifier). Its decoder mirrors the encoder (one softplus layer of 500) and outputs Bernoulli
-  means for the 784 pixels, Kingma & Welling's MNIST model; weights are drawn from N(0, 0.01²)
+  classifier; :mod:`paperzoo.papers.vae`'s model with Adam's defaults). Its decoder mirrors
+  the encoder (one softplus layer of 500) and outputs Bernoulli means for the 784 pixels,
+  Kingma & Welling's MNIST model; weights are drawn from N(0, 0.01²)
   as their Section 5 says ("N(0, 0.01)", read as the standard deviation), biases are zero.
 
 The classifiers are :class:`paperzoo.nn.MLP` with PyTorch's default initialisation (the paper
@@ -25,12 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
 from ...nn import MLP
 from ...registry import register_model
+from ..vae.model import VAE as KingmaWellingVAE
+from ..vae.model import negative_elbo
 
 __all__ = ["VAE", "adam_logreg", "adam_mlp", "adam_mlp_tiny", "negative_elbo"]
 
@@ -63,39 +62,16 @@ def adam_mlp_tiny(*, num_classes: int = 10, in_channels: int = 1, dropout: float
                     input_dropout=input_dropout)
 
 
-class VAE(nn.Module):
-    """Kingma & Welling's MNIST VAE as Adam's Section 6.4 describes it.
+class VAE(KingmaWellingVAE):
+    """Kingma & Welling's MNIST VAE (:class:`paperzoo.papers.vae.model.VAE`) as Adam's Section 6.4
+    describes it: softplus hidden units and a 50-dimensional latent by default.
 
     Encoder q(z|x): h = softplus(W₁x + b₁), μ = W₂h + b₂, log σ² = W₃h + b₃.
     Decoder p(x|z): h' = softplus(W₄z + b₄), logits = W₅h' + b₅, x ~ Bernoulli(sigmoid(logits)).
     ``forward`` returns (logits, μ, log σ²) with z drawn by the reparameterisation z = μ + σ·ε.
     """
 
-    def __init__(self, *, in_features: int = 784, hidden: int = 500, latent: int = 50, init_std: float = 0.01):
-        super().__init__()
-        self.enc = nn.Linear(in_features, hidden)
-        self.mu = nn.Linear(hidden, latent)
-        self.logvar = nn.Linear(hidden, latent)
-        self.dec = nn.Linear(latent, hidden)
-        self.out = nn.Linear(hidden, in_features)
-        for layer in (self.enc, self.mu, self.logvar, self.dec, self.out):
-            nn.init.normal_(layer.weight, 0.0, init_std)
-            nn.init.zeros_(layer.bias)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # (B, ...) in [0, 1]
-        h = F.softplus(self.enc(x.flatten(1)))  # (B, hidden)
-        mu, logvar = self.mu(h), self.logvar(h)  # (B, latent)
-        # z = μ + σ·ε, ε ~ N(0, I)
-        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)  # (B, latent)
-        return self.out(F.softplus(self.dec(z))), mu, logvar  # (B, in_features), (B, latent), (B, latent)
-
-
-def negative_elbo(model: VAE, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The loss Kingma & Welling minimise, per example (nats), with one sample of z:
-    −log p(x|z) + KL(q(z|x) ‖ N(0, I)). Returns (loss, KL), each averaged over the batch."""
-    logits, mu, logvar = model(x)
-    # −log p(x|z) = Σ_pixels BCE(x, sigmoid(logits))
-    recon = F.binary_cross_entropy_with_logits(logits, x.flatten(1), reduction="none").sum(1)  # (B,)
-    # KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ (1 + log σ² − μ² − σ²)   (Kingma & Welling, Appendix B)
-    kl = -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)  # (B,)
-    return (recon + kl).mean(), kl.mean()
+    def __init__(self, *, in_features: int = 784, hidden: int = 500, latent: int = 50, init_std: float = 0.01,
+                 activation: str = "softplus"):
+        super().__init__(in_features=in_features, hidden=hidden, latent=latent, init_std=init_std,
+                         activation=activation)

@@ -1,0 +1,121 @@
+"""The variational auto-encoder of Kingma & Welling (2013), *Auto-Encoding Variational Bayes*,
+arXiv:1312.6114, and its SGVB estimators.
+
+* Appendix C.2: the encoder q_φ(z|x) is an MLP with one hidden layer giving the mean μ and the
+  log-variance log σ² of a diagonal Gaussian; Appendix C.1: the decoder p_θ(x|z) is an MLP with
+  one hidden layer giving Bernoulli means for the pixels. The paper's MNIST nets have 500 hidden
+  units and tanh hidden units (Appendix C); the prior is p(z) = N(0, I).
+* Section 5: parameters are initialised from N(0, 0.01) (read as the standard deviation); biases
+  are zero (the paper does not say; we use zero).
+* Eq. 10: z = μ + σ ⊙ ε, ε ~ N(0, I) (the reparameterisation trick of Section 2.4).
+* Eq. 6 (estimator A): L^A = 1/L Σ_l [log p(x, z_l) − log q(z_l|x)], everything by Monte Carlo.
+* Eq. 7 (estimator B): L^B = −KL(q(z|x) ‖ p(z)) + 1/L Σ_l log p(x|z_l), with the KL in closed
+  form (Appendix B).
+
+Deviations: none in the model; ``activation`` lets Adam's Section 6.4 use softplus hidden units
+(:class:`paperzoo.papers.adam.model.VAE`), which is this class with Adam's defaults. No model is
+registered: the VAE is not a classifier.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ["VAE", "elbo_a", "elbo_b", "gaussian_kl", "log_bernoulli", "log_normal", "negative_elbo",
+           "reparameterise"]
+
+ACTIVATIONS = {"tanh": torch.tanh, "softplus": F.softplus}
+LOG_2PI = math.log(2 * math.pi)
+
+
+class VAE(nn.Module):
+    """Encoder q(z|x): h = act(W₁x + b₁), μ = W₂h + b₂, log σ² = W₃h + b₃ (Appendix C.2).
+    Decoder p(x|z): h' = act(W₄z + b₄), logits = W₅h' + b₅, x ~ Bernoulli(sigmoid(logits)) (Appendix C.1).
+    ``forward`` returns (logits, μ, log σ²) with one z per example drawn by Eq. 10.
+    """
+
+    def __init__(self, *, in_features: int = 784, hidden: int = 500, latent: int = 20, init_std: float = 0.01,
+                 activation: str = "tanh"):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.activation = activation
+        self.enc = nn.Linear(in_features, hidden)
+        self.mu = nn.Linear(hidden, latent)
+        self.logvar = nn.Linear(hidden, latent)
+        self.dec = nn.Linear(latent, hidden)
+        self.out = nn.Linear(hidden, in_features)
+        for layer in (self.enc, self.mu, self.logvar, self.dec, self.out):
+            nn.init.normal_(layer.weight, 0.0, init_std)
+            nn.init.zeros_(layer.bias)
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """φ: the parameters of q(z|x)."""
+        return [p for m in (self.enc, self.mu, self.logvar) for p in m.parameters()]
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (B, ...) in [0, 1]
+        h = ACTIVATIONS[self.activation](self.enc(x.flatten(1)))  # (B, hidden)
+        return self.mu(h), self.logvar(h)  # (B, latent), (B, latent)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:  # (..., latent)
+        return self.out(ACTIVATIONS[self.activation](self.dec(z)))  # (..., in_features): Bernoulli logits
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        z = reparameterise(mu, logvar)  # (B, latent)
+        return self.decode(z), mu, logvar  # (B, in_features), (B, latent), (B, latent)
+
+
+def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+    """z = μ + σ ⊙ ε with σ = exp(½ log σ²); ε ~ N(0, I) unless given."""
+    eps = torch.randn_like(mu) if eps is None else eps
+    # Eq. 10: z = μ + σ ⊙ ε, ε ~ N(0, I)
+    return mu + (0.5 * logvar).exp() * eps
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, diag σ²) ‖ N(0, I)) over the last axis, in closed form."""
+    # Appendix B: −KL = ½ Σ_j (1 + log σ_j² − μ_j² − σ_j²)
+    return -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(-1)
+
+
+def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """log p(x|z) = Σ_pixels x log y + (1 − x) log(1 − y), y = sigmoid(logits) (Appendix C.1); x (B, D)."""
+    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor | float = 0.0, logvar: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """log N(z; μ, diag σ²), summed over the last axis."""
+    logvar = torch.as_tensor(logvar, dtype=z.dtype)
+    return -0.5 * (LOG_2PI + logvar + (z - mu).square() / logvar.exp()).sum(-1)
+
+
+def elbo_a(model: VAE, x: torch.Tensor, samples: int = 1) -> torch.Tensor:
+    """Estimator A (Eq. 6) of the ELBO per example, (B,), with ``samples`` draws of z each."""
+    mu, logvar = model.encode(x)  # (B, latent)
+    z = reparameterise(mu.expand(samples, *mu.shape), logvar.expand(samples, *logvar.shape))  # (L, B, latent)
+    log_joint = log_bernoulli(x.flatten(1), model.decode(z)) + log_normal(z)  # (L, B): log p(x|z) + log p(z)
+    # Eq. 6: L^A = 1/L Σ_l [log p(x, z_l) − log q(z_l|x)]
+    return (log_joint - log_normal(z, mu, logvar)).mean(0)
+
+
+def elbo_b(model: VAE, x: torch.Tensor, samples: int = 1) -> torch.Tensor:
+    """Estimator B (Eq. 7) of the ELBO per example, (B,), with ``samples`` draws of z each."""
+    mu, logvar = model.encode(x)  # (B, latent)
+    z = reparameterise(mu.expand(samples, *mu.shape), logvar.expand(samples, *logvar.shape))  # (L, B, latent)
+    # Eq. 7: L^B = −KL(q(z|x) ‖ p(z)) + 1/L Σ_l log p(x|z_l)
+    return -gaussian_kl(mu, logvar) + log_bernoulli(x.flatten(1), model.decode(z)).mean(0)
+
+
+def negative_elbo(model: VAE, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The loss Kingma & Welling minimise, per example (nats), with one sample of z (estimator B, L = 1):
+    −log p(x|z) + KL(q(z|x) ‖ N(0, I)). Returns (loss, KL), each averaged over the batch."""
+    logits, mu, logvar = model(x)
+    # −log p(x|z) = Σ_pixels BCE(x, sigmoid(logits))
+    recon = F.binary_cross_entropy_with_logits(logits, x.flatten(1), reduction="none").sum(1)  # (B,)
+    kl = gaussian_kl(mu, logvar)  # (B,), Appendix B
+    return (recon + kl).mean(), kl.mean()
