@@ -26,20 +26,15 @@ Computation. The squared distances come from one matmul per block, ``||x||^2 - 2
 of ``batch_size`` points by ``sample_batch_size`` samples; the log-sum-exp over samples is accumulated across
 sample blocks with ``logaddexp``, so memory is O(batch_size * sample_batch_size) whatever N and M are. The
 distances do not depend on sigma, so :func:`select_sigma` computes each block once for the whole grid.
-On a 2-core CPU in float64, 10,000 samples x 10,000 points x 784 dims (random data) took 4.6 s for one sigma
-and 12.5 s for the ten-sigma grid (peak RSS 0.7 GB, inputs included).
+At the protocol's full size (10,000 samples x 10,000 points x 784 dims) it takes seconds on a 2-core CPU:
+``python benchmarks/parzen.py`` measures it (committed: ``benchmarks/results/parzen-cpu.json``).
 
 Dtype: float64 by default. Each squared distance is a difference of numbers of size ||x||^2 + ||s||^2 (about
 100 to 200 for MNIST-like digits in [0, 1] with 784 pixels), and the kernel divides it by 2 sigma^2 (0.02 at
-sigma = 0.1), so float32 rounding (eps 1.2e-7) can leave errors of order 1e-3 nats per point. Measured against
-float64 on 2,000 samples x 500 points x 784 dims of synthetic sparse digits in [0, 1] (mean ||x||^2 = 93): float32
-is off by at most 1.7e-3 nats at sigma = 0.1 (4.0e-4 at 0.2, 4.4e-5 at 1), mean error -1e-4, against a mean
-log-likelihood of about -5,300; with pixels in [-1, 1] (tanh generators, background -1) it is 7e-3 at
-sigma = 0.1. That is far below the standard errors Table 1 reports (+- 2), so float32 would do, but float64 costs
-the same on a CPU (2 cores, 2,000 x 10,000 x 784: 0.9 s float32, 1.0 s float64 for one sigma; 3.2 s against 3.3 s
-for the ten-sigma grid), so it is the default and the question disappears; pass ``dtype=torch.float32`` on a GPU.
-The inputs are first centred on the samples' mean (distances are translation invariant), which shrinks the norms
-that cancel: it cut the float32 error 2.5x (1.8e-2 to 7e-3) on the [-1, 1] data and changed little on [0, 1].
+sigma = 0.1), so float32 rounding (eps 1.2e-7) can leave errors of order 1e-3 nats per point: far below
+the standard errors Table 1 reports (+- 2), but float64 costs about the same on a CPU, so it is the default;
+pass ``dtype=torch.float32`` on a GPU (tests/test_parzen.py bounds the float32 error). The inputs are first
+centred on the samples' mean (distances are translation invariant), which shrinks the norms that cancel.
 """
 
 from __future__ import annotations
