@@ -9,6 +9,7 @@ import pytest
 import paperzoo
 from paperzoo.claims import Outcome, collect_results, stats, summarize
 from paperzoo.claims.catalog import get_claim
+from paperzoo.config import apply_overrides, to_dict
 
 CLAIMS = paperzoo.list_claims()
 
@@ -40,8 +41,11 @@ def test_smoke_run_writes_report_result_config_and_figures(claim_id, tmp_path, s
     assert result.figures and all(f.exists() and f.stat().st_size > 1000 for f in result.figures)
     saved = json.loads((result.run_dir / "result.json").read_text())
     assert saved["verdict"] == result.verdict.status and saved["claim"] == claim_id
+    # the run used the shrunk preset: every smoke override is in the saved config
+    overrides = claim.smoke_overrides()
+    assert overrides, f"{claim_id}: its preset type declares no smoke overrides"
     config = json.loads((result.run_dir / "config.json").read_text())
-    assert config["config"]["train"]["steps"] == 4
+    assert config["config"] == json.loads(json.dumps(to_dict(apply_overrides(claim.preset("quick"), overrides))))
     rows = collect_results(tmp_path)
     assert len(rows) == 1 and claim_id in summarize(rows) and saved["policy"] == stats.POLICY
 

@@ -82,11 +82,10 @@ def rounding(n: int) -> float:
 
 @dataclass(frozen=True)
 class Draws:
-    """What the property checks draw. ``steps``: random pairs per support size and kind (dense,
-    with zeros, disjoint supports); called ``steps`` so the smoke run shrinks it as it does
-    every claim's length."""
+    """What the property checks draw. ``pairs``: random pairs per support size and kind (dense,
+    with zeros, disjoint supports)."""
 
-    steps: int = 500
+    pairs: int = 500
     sizes: tuple[int, ...] = (2, 3, 10, 100, 1000)
     #: Dirichlet concentrations, cycled over the pairs: 0.1 (spiky, tiny entries), 1 (uniform on the simplex), 10
     concentrations: tuple[float, ...] = (0.1, 1.0, 10.0)
@@ -102,7 +101,7 @@ class PropertiesPreset(Preset):
 
     train: Draws = field(default_factory=Draws)
 
-    SMOKE: ClassVar[dict[str, str]] = {"train.steps": "4", "train.gaussian_pairs": "8", "train.mc_samples": "2000"}
+    SMOKE: ClassVar[dict[str, str]] = {"train.pairs": "4", "train.gaussian_pairs": "8", "train.mc_samples": "2000"}
 
 
 def dirichlet(rng: np.random.Generator, alpha: np.ndarray, n: int) -> np.ndarray:
@@ -256,8 +255,8 @@ def properties_experiment(ctx: RunContext) -> Outcome:
                 if kind == "disjoint" and n < 2:
                     continue
                 done = 0
-                while done < c.steps:
-                    count = min(c.chunk, c.steps - done)
+                while done < c.pairs:
+                    count = min(c.chunk, c.pairs - done)
                     p, q = (torch.from_numpy(x) for x in draw_pairs(rng, c, n, count, kind))
                     r = check_pairs(p, q, kind == "disjoint")
                     for k in counts:
@@ -297,7 +296,7 @@ def properties_experiment(ctx: RunContext) -> Outcome:
                              xlabel="KL(p‖q) (nats)", ylabel="KL(q‖p) (nats)",
                              title="KL is not symmetric (Dirichlet pairs over 10 outcomes)"))
     out.notes += [
-        f"{counts['pairs']:,.0f} pairs ({c.steps:,} per support size and kind, seeds "
+        f"{counts['pairs']:,.0f} pairs ({c.pairs:,} per support size and kind, seeds "
         f"{', '.join(map(str, ctx.seeds))}), float64. Concentrations cycle over the pairs; 0.1 gives entries as small "
         "as 1e-300, which float64 still represents.",
         f"torch's Categorical clamps probabilities to [ε, 1 − ε] (ε = {EPS:.2g}) before the log, so it is compared on "
@@ -337,10 +336,10 @@ register_claim(Claim(
                                   "pairs, 200k Monte-Carlo samples; seconds on 2 CPU cores"),
         "cpu": PropertiesPreset(description="5,000 random pairs per support size and kind, 10,000 Gaussian pairs, "
                                 "2M Monte-Carlo samples, 2 seeds; under a minute on 2 CPU cores",
-                                train=Draws(steps=5000, gaussian_pairs=10_000, mc_samples=2_000_000), seeds=2),
+                                train=Draws(pairs=5000, gaussian_pairs=10_000, mc_samples=2_000_000), seeds=2),
         "full": PropertiesPreset(description="20,000 random pairs per support size and kind, 100,000 Gaussian pairs, "
                                  "10M Monte-Carlo samples, 3 seeds; minutes on any machine",
-                                 train=Draws(steps=20_000, gaussian_pairs=100_000, mc_samples=10_000_000), seeds=3),
+                                 train=Draws(pairs=20_000, gaussian_pairs=100_000, mc_samples=10_000_000), seeds=3),
     },
     experiment=properties_experiment,
     verdict=R.all_of(

@@ -55,10 +55,10 @@ EPS = float(torch.finfo(torch.float64).eps)
 
 @dataclass(frozen=True)
 class KlDraws:
-    """``steps``: random (μ, log σ²) vectors checked in closed form (called ``steps`` so the smoke run
-    shrinks it); ``mc_vectors`` of them also get a Monte-Carlo estimate from ``mc_samples`` draws each."""
+    """``vectors``: random (μ, log σ²) vectors checked in closed form; ``mc_vectors`` more get a
+    Monte-Carlo estimate from ``mc_samples`` draws each."""
 
-    steps: int = 10_000
+    vectors: int = 10_000
     dim: int = 20                   # latent dimensions (the paper's MNIST runs use 3 to 200)
     mu_std: float = 1.0             # μ ~ N(0, mu_std²)
     logvar_range: tuple[float, float] = (-3.0, 2.0)   # log σ² ~ U(range)
@@ -75,7 +75,7 @@ class KlPreset(Preset):
     #: Monte-Carlo check: the mean relative deviation from the closed form must lie within this band.
     mc_margin: float = 0.01
 
-    SMOKE: ClassVar[dict[str, str]] = {"train.steps": "4", "train.mc_vectors": "2", "train.mc_samples": "2000"}
+    SMOKE: ClassVar[dict[str, str]] = {"train.vectors": "4", "train.mc_vectors": "2", "train.mc_samples": "2000"}
 
 
 def rounding_bound(p: KlPreset) -> float:
@@ -129,8 +129,8 @@ def kl_experiment(ctx: RunContext) -> Outcome:
         gen = torch.Generator().manual_seed(seed)
         worst_t = worst_m = 0.0
         done = 0
-        while done < c.steps:
-            n = min(c.chunk, c.steps - done)
+        while done < c.vectors:
+            n = min(c.chunk, c.vectors - done)
             mu, logvar = draw_vectors(gen, c, n)
             dt, dm, _ = closed_form_deviations(mu, logvar)
             worst_t, worst_m, done = max(worst_t, dt), max(worst_m, dm), done + n
@@ -152,7 +152,7 @@ def kl_experiment(ctx: RunContext) -> Outcome:
     out = Outcome(data=f"random vectors: μ ~ N(0, {c.mu_std:g}²), log σ² ~ U{c.logvar_range}, {c.dim} dimensions")
     out.add_exact("max_scaled_deviation/torch", dev_torch)
     out.add_exact("max_scaled_deviation/kl_normal", dev_metrics)
-    out.add_exact("vectors", float(c.steps * len(ctx.seeds)))
+    out.add_exact("vectors", float(c.vectors * len(ctx.seeds)))
     out.add(MC_KEY, mc_rel)           # noise: the Monte-Carlo standard error
     out.value_se[MC_KEY] = mc_se
     rows = ["| check | value |", "|---|---|",
@@ -169,7 +169,7 @@ def kl_experiment(ctx: RunContext) -> Outcome:
                              xlabel="closed form KL (nats, Appendix B)", ylabel="Monte-Carlo E_q[log q − log p]",
                              title="KL(q‖N(0, I)): closed form vs Monte Carlo"))
     out.notes += [
-        f"{c.steps:,} vectors per seed (seeds {', '.join(map(str, ctx.seeds))}), float64. Deviations are divided "
+        f"{c.vectors:,} vectors per seed (seeds {', '.join(map(str, ctx.seeds))}), float64. Deviations are divided "
         "by ½ Σ(1 + |log σ²| + μ² + σ²), the magnitude of the summed terms, since the KL itself can be near 0.",
         f"Monte Carlo: {c.mc_vectors} vectors per seed, {c.mc_samples:,} draws z = μ + σ ⊙ ε each; recorded is the "
         "mean relative deviation (estimate − closed form) / closed form with its standard error.",
@@ -185,7 +185,7 @@ KL_SIZES = {"quick": (10_000, 4, 200_000, 1, "seconds on 2 CPU cores"),
 
 
 def kl_preset(vectors: int, mc_vectors: int, mc_samples: int, seeds: int, takes: str) -> KlPreset:
-    draws = KlDraws(steps=vectors, mc_vectors=mc_vectors, mc_samples=mc_samples)
+    draws = KlDraws(vectors=vectors, mc_vectors=mc_vectors, mc_samples=mc_samples)
     return KlPreset(description=f"{vectors:,} random {draws.dim}-d vectors, {mc_vectors} Monte-Carlo estimates of "
                                 f"{mc_samples:,} draws, {seeds} seed{'s' if seeds > 1 else ''}; {takes}",
                     train=draws, seeds=seeds)
