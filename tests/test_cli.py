@@ -40,6 +40,21 @@ def test_list_and_show(capsys):
     assert "parameters: 229,888" in capsys.readouterr().out
     assert main(["show", "alexnet"]) == 0   # a paper without an arXiv identifier
     assert "arXiv:" not in capsys.readouterr().out
+    assert main(["show", "vae"]) == 0     # a paper with a three-pass card in its README
+    card = capsys.readouterr().out
+    assert all(f"## Pass {i}" in card for i in (1, 2, 3)) and "## Deviations" not in card
+    assert card.index("## Pass 3") < card.index("Claims:") and "vae.reparameterisation" in card
+
+
+EVERY_NEW_PAPER_HAS_A_CARD = ("vae", "divergence")
+
+
+@pytest.mark.parametrize("paper", EVERY_NEW_PAPER_HAS_A_CARD)
+def test_new_papers_have_a_three_pass_card(paper):
+    from paperzoo.claims.catalog import reading_passes
+
+    passes = reading_passes(paper)
+    assert all(f"## Pass {i}" in passes for i in (1, 2, 3)), paper
 
 
 @pytest.mark.parametrize("args, message", [

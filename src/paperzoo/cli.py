@@ -69,7 +69,11 @@ def cmd_show(args: argparse.Namespace) -> None:
         card = catalog.paper_card(key)
         arxiv = f", arXiv:{card.arxiv}" if card.arxiv else ""
         print(f"{card.title}\n  {card.authors} ({card.year}{', ' + card.venue if card.venue else ''}){arxiv}\n")
-        print(f"Problem: {card.problem}\n\nIdea: {card.idea}\n\nClaims:")
+        print(f"Problem: {card.problem}\n\nIdea: {card.idea}\n")
+        passes = catalog.reading_passes(key)
+        if passes:   # the paper's three-pass card (its README)
+            print(passes + "\n")
+        print("Claims:")
         for cid in catalog.list_claims(key):
             claim = catalog.get_claim(cid)
             print(f"  {cid:28s} {claim.title} [{claim.source}]")

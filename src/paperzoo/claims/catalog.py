@@ -13,6 +13,7 @@ use it without loading the claims machinery.
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import importlib.util
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -119,6 +120,20 @@ def paper_card(key: str) -> PaperCard:
     key = paper_key(key)
     load_paper(key)
     return _CARDS[key]
+
+
+def reading_passes(key: str) -> str:
+    """The three-pass reading of a paper (the sections of its README.md headed ``## Pass ...``), or ""."""
+    readme = importlib.resources.files(f"paperzoo.papers.{paper_key(key)}").joinpath("README.md")
+    if not readme.is_file():
+        return ""
+    keep, out = False, []
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keep = line.startswith("## Pass")
+        if keep:
+            out.append(line)
+    return "\n".join(out).strip()
 
 
 def get_claim(claim_id: str) -> Claim:

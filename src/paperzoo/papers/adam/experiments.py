@@ -28,11 +28,9 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
-
-import torch
 
 from ...claims import Claim, Outcome, RunContext, Verdict
 from ...claims import rules as R
@@ -40,14 +38,11 @@ from ...claims.arms import Arm, run_arm
 from ...claims.catalog import PaperCard, register_claim, register_paper
 from ...claims.figures import line_panels, lines
 from ...claims.presets import MNIST, Preset, constant, describe_length
-from ...data import DeviceLoader, load_dataset
-from ...data.root import data_root
 from ...errors import TrainingDiverged
 from ...optim import OptimizerConfig, ScheduleConfig
 from ...train.classification import DataConfig
-from ...train.env import resolve_device
-from ...train.loop import TrainConfig, Trainer, TrainResult
-from .model import VAE, negative_elbo
+from ...train.loop import TrainConfig, TrainResult
+from ..vae.task import train_vae
 
 PAPER = register_paper(PaperCard(
     key="adam",
@@ -348,36 +343,6 @@ OTHERS = R.Of(lambda p: [(c.label,) for c in p.contenders if c.label != "Adam"],
 
 # --- adam.bias-correction -----------------------------------------------------------------------
 
-class VAETask:
-    """The VAE's negative ELBO on MNIST grey levels in [0, 1] (Bernoulli means), for the training
-    loop; no evaluation (the claim is about the training loss)."""
-
-    def __init__(self, *, batch_size: int, seed: int, root: str | None, train_subset: int,
-                 device: torch.device) -> None:
-        data = load_dataset("mnist", "train", root=str(data_root(root)))
-        if train_subset:
-            data = data.sample(train_subset)
-        self.source = data.source
-        self.loader = DeviceLoader(data, batch_size=batch_size, device=device, seed=seed)  # pixels/255
-
-    def train_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        return self.loader.forever()
-
-    def training_step(self, model: VAE, batch: tuple[torch.Tensor, torch.Tensor]):
-        loss, kl = negative_elbo(model, batch[0])
-        return loss, {"kl": kl}
-
-    def evaluate(self, model: VAE) -> dict[str, float]:
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"loader": self.loader.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.loader.load_state_dict(state["loader"])
-
-
-
 @dataclass(frozen=True, kw_only=True)
 class BiasPreset(Preset):
     """Fig. 4's sweep: every (β₁, β₂, α), with and without bias correction, for ``train.steps``."""
@@ -401,21 +366,17 @@ class BiasPreset(Preset):
 
 def _vae_run(ctx: RunContext, p: BiasPreset, beta1: float, beta2: float, lr: float, corrected: bool,
              seed: int) -> tuple[TrainResult | None, str]:
-    """Train the VAE once with the loop (the arm runner builds registered models only, and the
-    VAE is not one); (the run, or None if it diverged; the data source)."""
+    """Train Adam's VAE (Kingma & Welling's with softplus units) once with the loop; (the run, or None
+    if it diverged; the data source)."""
     opt = OptimizerConfig(name="adam", lr=lr, betas=(beta1, beta2), weight_decay=0.0, bias_correction=corrected,
                           impl="paperzoo")
-    cfg = replace(p.train, optimizer=opt, seed=seed, device=ctx.device, progress=ctx.progress and p.train.progress)
-    task = VAETask(batch_size=p.batch_size, seed=seed, root=ctx.data_root, train_subset=p.train_subset,
-                   device=resolve_device(cfg.device))
-    torch.manual_seed(seed)
-    model = VAE(hidden=p.hidden, latent=p.latent)
-    name = f"{_arm(beta1, beta2, lr, corrected).replace('/', '-')}-seed{seed}"
-    meta = {"model": "vae", "model_kwargs": {"hidden": p.hidden, "latent": p.latent}}
+    name = _arm(beta1, beta2, lr, corrected).replace("/", "-")
     try:
-        return Trainer(model, task, cfg, run_dir=ctx.subdir("runs", name), model_meta=meta).fit(), task.source
+        run = train_vae(ctx, name, replace(p.train, optimizer=opt), seed=seed, hidden=p.hidden, latent=p.latent,
+                        activation="softplus", batch_size=p.batch_size, train_subset=p.train_subset)
     except TrainingDiverged:
-        return None, task.source
+        return None, ""
+    return run.result, run.task.source
 
 
 def _arm(beta1: float, beta2: float, lr: float, corrected: bool) -> str:

@@ -11,9 +11,19 @@ arXiv:1312.6114, and its SGVB estimators.
 * Eq. 6 (estimator A): L^A = 1/L Σ_l [log p(x, z_l) − log q(z_l|x)], everything by Monte Carlo.
 * Eq. 7 (estimator B): L^B = −KL(q(z|x) ‖ p(z)) + 1/L Σ_l log p(x|z_l), with the KL in closed
   form (Appendix B).
+* Section 2.4's baseline gradient: the score-function (REINFORCE) estimator
+  ∇_φ E_q[f(z)] = E_q[f(z) ∇_φ log q_φ(z|x)], as a surrogate loss whose autograd gradient is it.
+* Section 5's baseline: the wake-sleep algorithm (Hinton et al. 1995) with the same encoder as
+  recognition model: the wake phase fits θ to (x, z ~ q(z|x)), the sleep phase fits φ to
+  "dreams" (z ~ p(z), x ~ p(x|z)).
+* Section 5 / Fig. 3 estimate log p(x) by HMC-based importance sampling; we use plain importance
+  sampling with q(z|x) as the proposal (Burda et al. 2016's bound, which tends to log p(x) as the
+  number of samples grows): log p(x) ≈ log 1/K Σ_k p(x, z_k) / q(z_k|x).
 
-Deviations: none in the model; ``activation`` lets Adam's Section 6.4 use softplus hidden units
-(:class:`paperzoo.papers.adam.model.VAE`), which is this class with Adam's defaults. No model is
+Deviations: none in the model; the marginal likelihood is estimated by importance sampling with
+q(z|x), not with the paper's HMC-based estimator (Appendix D); ``activation`` lets Adam's Section 6.4
+use softplus hidden units (:class:`paperzoo.papers.adam.model.VAE`), which is this class with Adam's
+defaults. No model is
 registered: the VAE is not a classifier.
 """
 
@@ -25,8 +35,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["VAE", "elbo_a", "elbo_b", "gaussian_kl", "log_bernoulli", "log_normal", "negative_elbo",
-           "reparameterise"]
+__all__ = ["VAE", "elbo_a", "elbo_b", "gaussian_kl", "importance_log_likelihood", "log_bernoulli", "log_normal",
+           "negative_elbo", "reparameterise", "score_function_surrogate", "wake_sleep_loss"]
 
 ACTIVATIONS = {"tanh": torch.tanh, "softplus": F.softplus}
 LOG_2PI = math.log(2 * math.pi)
@@ -111,11 +121,89 @@ def elbo_b(model: VAE, x: torch.Tensor, samples: int = 1) -> torch.Tensor:
     return -gaussian_kl(mu, logvar) + log_bernoulli(x.flatten(1), model.decode(z)).mean(0)
 
 
-def negative_elbo(model: VAE, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def negative_elbo(model: VAE, x: torch.Tensor, *, beta: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """The loss Kingma & Welling minimise, per example (nats), with one sample of z (estimator B, L = 1):
-    −log p(x|z) + KL(q(z|x) ‖ N(0, I)). Returns (loss, KL), each averaged over the batch."""
+    −log p(x|z) + KL(q(z|x) ‖ N(0, I)). Returns (loss, KL), each averaged over the batch. ``beta``
+    weighs the KL term (β = 1: the ELBO; other values: Higgins et al. 2017's β-VAE objective)."""
     logits, mu, logvar = model(x)
     # −log p(x|z) = Σ_pixels BCE(x, sigmoid(logits))
     recon = F.binary_cross_entropy_with_logits(logits, x.flatten(1), reduction="none").sum(1)  # (B,)
     kl = gaussian_kl(mu, logvar)  # (B,), Appendix B
-    return (recon + kl).mean(), kl.mean()
+    return (recon + beta * kl).mean(), kl.mean()
+
+
+def score_function_surrogate(model: VAE, x: torch.Tensor, samples: int = 1) -> torch.Tensor:
+    """A scalar whose gradient in φ is the score-function estimate of ∇_φ ELBO (estimator A's integrand,
+    averaged over ``samples`` draws and the batch); its gradient in θ is estimator A's."""
+    mu, logvar = model.encode(x)  # (B, latent)
+    with torch.no_grad():  # z is drawn, not reparameterised: no path from φ through z
+        z = reparameterise(mu.expand(samples, *mu.shape), logvar.expand(samples, *logvar.shape))  # (L, B, latent)
+    log_q = log_normal(z, mu, logvar)  # (L, B): log q_φ(z|x), differentiable in φ
+    log_joint = log_bernoulli(x.flatten(1), model.decode(z)) + log_normal(z)  # (L, B): log p_θ(x, z), θ only
+    f = (log_joint - log_q).detach()  # (L, B): the integrand, held fixed
+    # ∇_φ E_q[f] = E_q[f ∇_φ log q_φ(z|x)] (the term E_q[∇_φ f] = −E_q[∇_φ log q] is 0 and left out);
+    # ∇_θ: E_q[∇_θ log p_θ(x, z)]
+    return (f * log_q + log_joint).mean()
+
+
+def wake_sleep_loss(model: VAE, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Wake-sleep's two losses (Hinton et al. 1995) for a VAE-shaped model, per example, batch-averaged:
+    (wake + sleep, wake, sleep). Wake: −log p_θ(x, z) with z ~ q_φ(z|x) drawn (no gradient into φ).
+    Sleep: −log q_φ(z|x) on a dream z ~ p(z), x ~ Bernoulli(p_θ(x|z)) (no gradient into θ). Each loss
+    reaches only its own parameters, so one optimiser over both minimises them together."""
+    x = x.flatten(1)  # (B, D)
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+        z = reparameterise(mu, logvar)  # (B, latent), drawn from q(z|x)
+    wake = -(log_bernoulli(x, model.decode(z)) + log_normal(z)).mean()  # θ only: the prior has no parameters
+    with torch.no_grad():
+        z_dream = torch.randn_like(z)  # (B, latent) ~ p(z)
+        x_dream = torch.bernoulli(torch.sigmoid(model.decode(z_dream)))  # (B, D) ~ p(x|z)
+    mu_d, logvar_d = model.encode(x_dream)
+    sleep = -log_normal(z_dream, mu_d, logvar_d).mean()  # φ only
+    return wake + sleep, wake, sleep
+
+
+@torch.no_grad()
+def importance_log_likelihood(model: VAE, x: torch.Tensor, samples: int = 1000, chunk: int = 100) -> torch.Tensor:
+    """log p(x) per example, (B,), by importance sampling with q(z|x) as the proposal and ``samples`` draws
+    (a stochastic lower bound in expectation that tightens as ``samples`` grows, Burda et al. 2016):
+    log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) − log q(z_k|x)] − log K."""
+    x = x.flatten(1)
+    mu, logvar = model.encode(x)  # (B, latent)
+    weights = []
+    for start in range(0, samples, chunk):
+        n = min(chunk, samples - start)
+        z = reparameterise(mu.expand(n, *mu.shape), logvar.expand(n, *logvar.shape))  # (n, B, latent)
+        weights.append(log_bernoulli(x, model.decode(z)) + log_normal(z) - log_normal(z, mu, logvar))  # (n, B)
+    return torch.logsumexp(torch.cat(weights), 0) - math.log(samples)
+
+
+def posterior_gradients(model: VAE, x: torch.Tensor, draws: int,
+                        estimator: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Single-sample (L = 1) estimates of ∇ ELBO(x) with respect to q's outputs μ and log σ² for one image
+    ``x`` (D,), ``draws`` independent estimates: (g_μ (draws, latent), g_logσ² (draws, latent), h (hidden,)).
+
+    ``estimator="reparameterised"``: the gradient of f(z) = log p(x, z) − log q(z|x) at z = μ + σ ⊙ ε (Eq. 10);
+    ``"score-function"``: f(z) ∇ log q(z|x) at z ~ q (z not differentiated). Both are unbiased for the same
+    gradient. The heads are linear (μ = W₂h + b₂), so the gradient in W₂ of one draw is g_μ hᵀ and in b₂ it
+    is g_μ: these three tensors give the estimators' variance over the heads' parameters exactly."""
+    if estimator not in ("reparameterised", "score-function"):
+        raise ValueError(f"estimator must be 'reparameterised' or 'score-function', got {estimator!r}")
+    with torch.no_grad():
+        h = ACTIVATIONS[model.activation](model.enc(x.flatten()))  # (hidden,)
+        mu0, logvar0 = model.mu(h), model.logvar(h)  # (latent,)
+    mu = mu0.expand(draws, -1).clone().requires_grad_(True)  # (draws, latent): one leaf copy per draw
+    logvar = logvar0.expand(draws, -1).clone().requires_grad_(True)
+    eps = torch.randn_like(mu)
+    if estimator == "reparameterised":
+        z = reparameterise(mu, logvar, eps)  # (draws, latent), a function of (μ, log σ²)
+        f = log_bernoulli(x.flatten()[None], model.decode(z)) + log_normal(z) - log_normal(z, mu, logvar)
+        objective = f.sum()
+    else:
+        with torch.no_grad():
+            z = reparameterise(mu, logvar, eps)  # drawn, held fixed
+            f = log_bernoulli(x.flatten()[None], model.decode(z)) + log_normal(z) - log_normal(z, mu0, logvar0)
+        objective = (f * log_normal(z, mu, logvar)).sum()  # ∇ = f ∇ log q (E_q[∇ f] = 0 is left out)
+    g_mu, g_logvar = torch.autograd.grad(objective, (mu, logvar))
+    return g_mu, g_logvar, h
