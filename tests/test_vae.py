@@ -202,6 +202,9 @@ def test_importance_sampling_recovers_the_exact_marginal_likelihood():
     with torch.no_grad():
         elbo = float(elbo_b(model, x[None], samples=1000))
     assert elbo < estimate < c + 0.05 and abs(estimate - c) < 0.1
+    # the defensive mixture ½ p(z) + ½ q(z|x): exact when q = p, consistent otherwise
+    defensive = float(importance_log_likelihood(model, x[None], samples=20_000, chunk=5000, defensive=0.5))
+    assert elbo < defensive < c + 0.05 and abs(defensive - c) < 0.1
 
 
 def test_auroc_matches_the_mann_whitney_statistic_with_ties():

@@ -165,17 +165,29 @@ def wake_sleep_loss(model: VAE, x: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
 
 @torch.no_grad()
-def importance_log_likelihood(model: VAE, x: torch.Tensor, samples: int = 1000, chunk: int = 100) -> torch.Tensor:
-    """log p(x) per example, (B,), by importance sampling with q(z|x) as the proposal and ``samples`` draws
-    (a stochastic lower bound in expectation that tightens as ``samples`` grows, Burda et al. 2016):
-    log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) − log q(z_k|x)] − log K."""
+def importance_log_likelihood(model: VAE, x: torch.Tensor, samples: int = 1000, chunk: int = 100,
+                              defensive: float = 0.0) -> torch.Tensor:
+    """log p(x) per example, (B,), by importance sampling with ``samples`` draws (a stochastic lower bound in
+    expectation that tightens as ``samples`` grows, Burda et al. 2016):
+    log p(x) ≈ logsumexp_k [log p(x|z_k) + log p(z_k) − log r(z_k|x)] − log K.
+
+    The proposal r is q(z|x), or with ``defensive`` = α > 0 the mixture α p(z) + (1 − α) q(z|x) (Hesterberg's
+    defensive importance sampling): its weights are at most p(x|z)/α, so a poor q (a wake-sleep recognition model
+    fitted to dreams) cannot make the estimate arbitrarily loose."""
     x = x.flatten(1)
     mu, logvar = model.encode(x)  # (B, latent)
     weights = []
     for start in range(0, samples, chunk):
         n = min(chunk, samples - start)
         z = reparameterise(mu.expand(n, *mu.shape), logvar.expand(n, *logvar.shape))  # (n, B, latent)
-        weights.append(log_bernoulli(x, model.decode(z)) + log_normal(z) - log_normal(z, mu, logvar))  # (n, B)
+        if defensive:
+            from_prior = torch.rand(n, mu.shape[0], 1) < defensive  # (n, B, 1)
+            z = torch.where(from_prior, torch.randn_like(z), z)
+            log_r = torch.logaddexp(math.log(defensive) + log_normal(z),
+                                    math.log1p(-defensive) + log_normal(z, mu, logvar))  # (n, B)
+        else:
+            log_r = log_normal(z, mu, logvar)
+        weights.append(log_bernoulli(x, model.decode(z)) + log_normal(z) - log_r)  # (n, B)
     return torch.logsumexp(torch.cat(weights), 0) - math.log(samples)
 
 
