@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 #: Paper packages, in the order `paperzoo list papers` shows them.
 PAPERS: tuple[str, ...] = (
     "alexnet", "vgg", "googlenet", "resnet", "densenet",
-    "sgd", "vae", "adam", "batchnorm", "layernorm", "dropout",
-    "seq2seq", "transformer", "divergence",
+    "sgd", "vae", "gan", "adam", "batchnorm", "layernorm", "dropout",
+    "seq2seq", "transformer", "divergence", "nce",
 )
 #: Claim-id prefixes and names that are not a paper key: GoogLeNet's claims are about Inception.
 ALIASES: dict[str, str] = {"inception": "googlenet"}
