@@ -24,6 +24,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from paperzoo.data import load_dataset
 from paperzoo.data.root import data_root
+from paperzoo.papers.gan.algorithm import train_gan
+from paperzoo.papers.gan.mnist import EpochBatches, mnist_models, mnist_train
 from paperzoo.papers.vae.model import VAE, negative_elbo
 from paperzoo.papers.vae.task import VAETask, adagrad, grey_levels
 from paperzoo.train.env import hardware
@@ -61,6 +63,46 @@ def paperzoo_vae_epoch(root: str, steps: int, seed: int, device: str, compile: b
     return result.train_seconds
 
 
+def plain_gan_epoch(x: torch.Tensor, steps: int, seed: int, device: str) -> float:
+    """The straightforward Algorithm 1 (k = 1): a DataLoader batch for D's step against fresh samples, then G's
+    non-saturating step, BCE on D's logits, SGD with momentum 0.5 at rate 0.1; seconds for ``steps``."""
+    G, D = mnist_models(x, seed)
+    G, D = G.to(device), D.to(device)
+    opt_g = torch.optim.SGD(G.parameters(), lr=0.1, momentum=0.5)
+    opt_d = torch.optim.SGD(D.parameters(), lr=0.1, momentum=0.5)
+    bce = torch.nn.BCEWithLogitsLoss()
+    loader = DataLoader(TensorDataset(x), batch_size=100, shuffle=True, drop_last=True)
+    ones, zeros = torch.ones(100, 1, device=device), torch.zeros(100, 1, device=device)
+    start = time.perf_counter()
+    done = 0
+    while done < steps:
+        for (batch,) in loader:
+            batch = batch.to(device)
+            fake = G(torch.rand(100, 100, device=device) * 2 * 3 ** 0.5 - 3 ** 0.5)
+            loss_d = bce(D(batch), ones) + bce(D(fake.detach()), zeros)
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
+            fake = G(torch.rand(100, 100, device=device) * 2 * 3 ** 0.5 - 3 ** 0.5)
+            loss_g = bce(D(fake), ones)
+            opt_g.zero_grad()
+            loss_g.backward()
+            opt_g.step()
+            done += 1
+            if done == steps:
+                break
+    return time.perf_counter() - start
+
+
+def paperzoo_gan_epoch(x: torch.Tensor, steps: int, seed: int, device: str) -> float:
+    """paperzoo's Algorithm 1 (:func:`paperzoo.papers.gan.algorithm.train_gan`, mnist.yaml's rates); seconds."""
+    G, D = mnist_models(x, seed)
+    G, D = G.to(device), D.to(device)
+    start = time.perf_counter()
+    train_gan(G, D, EpochBatches(x.to(device)), mnist_train(steps), seed=seed)
+    return time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> Path:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=600, help="batches of 100 (600: one epoch of MNIST)")
@@ -75,6 +117,10 @@ def main(argv: list[str] | None = None) -> Path:
     plain = plain_vae_epoch(x, args.steps, args.seed, args.device)
     ours = paperzoo_vae_epoch(root, args.steps, args.seed, args.device, args.compile)
     rows["vae"] = {"plain_seconds": round(plain, 2), "paperzoo_seconds": round(ours, 2),
+                   "speedup": round(plain / ours, 2)}
+    plain = plain_gan_epoch(x, args.steps, args.seed, args.device)
+    ours = paperzoo_gan_epoch(x, args.steps, args.seed, args.device)
+    rows["gan"] = {"plain_seconds": round(plain, 2), "paperzoo_seconds": round(ours, 2),
                    "speedup": round(plain / ours, 2)}
     report = {"steps": args.steps, "batch": 100, "seed": args.seed, "device": args.device, "compile": args.compile,
               "models": rows, "hardware": hardware(torch.device(args.device)), "torch": torch.__version__,

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("PAPERZOO_DATA") or REPO.parent / "shared" / "data")
+SHARED_DATA = Path(os.environ.get("PAPERZOO_DATA") or REPO.parent / "shared" / "data").absolute()
 os.environ["PAPERZOO_DATA"] = str(SHARED_DATA)
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 

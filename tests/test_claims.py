@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 import paperzoo
 from paperzoo.claims import Outcome, collect_results, stats, summarize
@@ -75,3 +76,16 @@ def test_outcome_statistics():
     out = Outcome()
     out.add("err", [10.0, 12.0, 14.0])
     assert out.values["err"] == 12.0 and out.std["err"] == 2.0 and out.fmt("err") == "12.00 ± 2.00"
+
+
+def test_tile_puts_each_image_in_its_cell_row_by_row(tmp_path):
+    from paperzoo.claims.figures import image_grid, tile
+
+    images = torch.rand(7, 12)                      # flattened 3 × 4 images
+    canvas = tile(images, columns=3, size=(3, 4), gap=1, background=0.5)
+    assert canvas.shape == (3 * 4 + 1, 3 * 5 + 1)
+    for i, img in enumerate(images):
+        r, c = divmod(i, 3)
+        assert torch.equal(canvas[1 + 4 * r:4 + 4 * r, 1 + 5 * c:5 + 5 * c], img.view(3, 4))
+    assert (canvas[:, 0] == 0.5).all() and (canvas[-4:, 6:] == 0.5).all()   # gaps and the two empty cells
+    assert image_grid(tmp_path / "g.png", images, columns=3, size=(3, 4), frame_last=True).stat().st_size > 0

@@ -351,3 +351,20 @@ def test_presets_fit_their_stated_sizes():
     assert get_claim("gan.non-saturating").preset("quick").train.steps * 2 * 2 <= 1200
     assert optimum_preset(Family(), "").train.bin_width <= 5e-4
     assert tol(torch.float64) < 1e-14
+
+
+def test_freezing_d_for_the_generator_step_leaves_g_gradient_unchanged_and_restores_d():
+    from paperzoo.papers.gan.algorithm import frozen
+
+    G, D = _tiny_pair()
+    D.out.bias.requires_grad_(False)                     # a parameter frozen before stays frozen
+    z = G.sample_noise(8, generator=torch.Generator().manual_seed(1))
+    generator_loss(D(G(z))).backward()
+    reference = [p.grad.clone() for p in G.parameters()]
+    G.zero_grad(set_to_none=True)
+    D.zero_grad(set_to_none=True)
+    with frozen(D):
+        generator_loss(D(G(z))).backward()
+    assert all(torch.equal(p.grad, r) for p, r in zip(G.parameters(), reference))
+    assert all(p.grad is None for p in D.parameters())
+    assert [p.requires_grad for p in D.parameters()] == [True] * (len(list(D.parameters())) - 1) + [False]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 
 Curve = tuple[Sequence[float], Sequence[float]]
 
@@ -144,3 +147,36 @@ def heatmaps(path: Path, panels: Mapping[str, Heatmap], *, xlabel: str = "", yla
         ax.set_ylabel(ylabel, fontsize=8)
         ax.set_title(name, fontsize=9, pad=4)
     return _save(fig, path, title)
+
+
+def tile(images, *, columns: int, size: tuple[int, int] = (28, 28), gap: int = 1,
+         background: float = 0.0) -> torch.Tensor:
+    """Grey images (each flattened or ``size``-shaped) laid out row by row, ``columns`` to a row, with a ``gap``
+    of ``background`` around each: one (rows·(h + gap) + gap, columns·(w + gap) + gap) canvas."""
+    images = torch.stack([torch.as_tensor(img, dtype=torch.float32).reshape(size) for img in images])
+    rows = -(-len(images) // columns)
+    (h, w) = size
+    canvas = torch.full((rows * (h + gap) + gap, columns * (w + gap) + gap), float(background))
+    for i, img in enumerate(images):
+        top, left = (gap + k * (n + gap) for k, n in zip(divmod(i, columns), size))
+        canvas[top:top + h, left:left + w] = img
+    return canvas
+
+
+def image_grid(path: Path, images, *, columns: int, size: tuple[int, int] = (28, 28), title: str = "",
+               cmap: str = "gray", frame_last: bool = False) -> Path:
+    """Grey images (values in [0, 1]) as one :func:`tile`, as the papers' sample figures (GAN Figs. 2-3,
+    VAE Figs. 4-5). ``cmap="gray"``: white strokes on black; ``"gray_r"``: black on white. ``frame_last``
+    outlines the last column in yellow (GAN Fig. 2 marks the nearest training image so)."""
+    canvas = tile(images, columns=columns, size=size, background=1.0 if cmap == "gray_r" else 0.0)
+    rows, w = (canvas.shape[0] - 1) // (size[0] + 1), size[1]
+    width = max(columns * 0.34 + 0.4, 3.2)
+    title = "\n".join(textwrap.wrap(title, width=int(width * 12))) if title else ""  # ~12 characters an inch at 10 pt
+    fig, ax = plt.subplots(figsize=(width, rows * 0.34 + 0.3 + 0.18 * (title.count("\n") + 1 if title else 0)), dpi=150)
+    ax.imshow(canvas.numpy(), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    if frame_last:
+        # through the middle of the gap pixels around the last column
+        ax.add_patch(Rectangle(((columns - 1) * (w + 1), -0.5), w + 1, canvas.shape[0], fill=False,
+                               edgecolor="yellow", linewidth=1.5))
+    ax.set_axis_off()
+    return _save(fig, path, title, ax)

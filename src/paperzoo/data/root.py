@@ -10,11 +10,11 @@ ENV_CACHE = "PAPERZOO_CACHE"
 
 
 def data_root(explicit: str | os.PathLike | None = None) -> Path:
-    """The data root: the explicit argument, else ``$PAPERZOO_DATA``, else ``~/.cache/paperzoo``."""
+    """The data root (absolute): the explicit argument, else ``$PAPERZOO_DATA``, else ``~/.cache/paperzoo``."""
     if explicit:
-        return Path(explicit).expanduser()
+        return Path(explicit).expanduser().absolute()
     if os.environ.get(ENV_DATA):
-        return Path(os.environ[ENV_DATA]).expanduser()
+        return Path(os.environ[ENV_DATA]).expanduser().absolute()
     return Path("~/.cache/paperzoo").expanduser()
 
 

@@ -29,7 +29,8 @@ mid-run (the experiments save the trained generator themselves).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,19 @@ class GanRun:
     records: list[dict[str, Any]] = field(default_factory=list)
 
 
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """No weight gradients for ``module`` inside the block (its trainable parameters are restored after)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
 def _set(opt: torch.optim.Optimizer, lr: float, mu: float) -> None:
     for group in opt.param_groups:
         group["lr"], group["momentum"] = lr, mu
@@ -98,7 +112,7 @@ def train_gan(G: Generator, D: nn.Module, real: RealBatches, c: GanTrain, *, see
     real examples; ``gen`` (seeded with ``seed``) draws them and all noise. ``on_step(t)`` is called
     after iteration t (1-based), and with t = 0 before the first. Metrics (averages over the last
     ``log_every`` iterations) go to ``run_dir/metrics.jsonl``."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=G.out.weight.device).manual_seed(seed)   # all noise and batches, on G's device
     kind: GeneratorLoss = c.generator_loss  # type: ignore[assignment]
     generator_loss(torch.zeros(1), kind)   # an unknown kind fails before training
     opt_d = torch.optim.SGD(D.parameters(), lr=c.lr, momentum=c.momentum)
@@ -125,11 +139,12 @@ def train_gan(G: Generator, D: nn.Module, real: RealBatches, c: GanTrain, *, see
             opt_d.step()
             run.d_steps += 1
         # Algorithm 1: descend ∇θg (1/m) Σ log(1 − D(G(z_i)))  (or −log D(G(z_i)), Section 3)
-        g_logits = D(G(G.sample_noise(m, generator=gen)))  # (m, 1)
-        loss_g = generator_loss(g_logits, kind)
-        _set(opt_g, learning_rate(c, run.g_steps), momentum(c, run.g_steps))
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()   # also fills D's gradients, which its next update clears
+        with frozen(D):   # G's step needs D's input gradients only, not its weight gradients
+            g_logits = D(G(G.sample_noise(m, generator=gen)))  # (m, 1)
+            loss_g = generator_loss(g_logits, kind)
+            _set(opt_g, learning_rate(c, run.g_steps), momentum(c, run.g_steps))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
         opt_g.step()
         run.g_steps += 1
         with torch.no_grad():

@@ -42,7 +42,6 @@ import json
 import math
 import statistics
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, ClassVar
 
 import matplotlib.pyplot as plt
@@ -51,7 +50,7 @@ import torch
 from ...claims import Claim, Outcome, RunContext, Verdict
 from ...claims import rules as R
 from ...claims.catalog import register_claim
-from ...claims.figures import bars, lines
+from ...claims.figures import bars, image_grid, lines
 from ...claims.outcome import Target
 from ...claims.presets import Preset
 from ...config import to_dict
@@ -97,7 +96,7 @@ class EpochBatches:
 
     def __call__(self, m: int, gen: torch.Generator) -> torch.Tensor:
         if self.pos + m > len(self.order):
-            self.order, self.pos = torch.randperm(len(self.images), generator=gen), 0
+            self.order, self.pos = torch.randperm(len(self.images), generator=gen, device=gen.device), 0
         batch = self.images[self.order[self.pos:self.pos + m]]
         self.pos += m
         return batch  # (m, 784)
@@ -442,26 +441,6 @@ def nearest(points: torch.Tensor, train: torch.Tensor) -> tuple[torch.Tensor, to
     return torch.cat(dists), torch.cat(index)
 
 
-def _grid(path: Path, rows: list[list[torch.Tensor]], title: str, highlight_last: bool = False) -> Path:
-    nr, nc = len(rows), len(rows[0])
-    fig, axes = plt.subplots(nr, nc, figsize=(nc * 0.8, nr * 0.8 + 0.4), dpi=150, squeeze=False)
-    for r, row in enumerate(rows):
-        for c, img in enumerate(row):
-            ax = axes[r][c]
-            ax.imshow(img.reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(highlight_last and c == nc - 1)
-                spine.set_color("yellow")
-                spine.set_linewidth(2)
-    fig.suptitle(title, fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
 def samples_experiment(ctx: RunContext) -> Outcome:
     p: MnistGanPreset = ctx.preset
     data = load_mnist(ctx.data_root, p.train_subset)
@@ -487,17 +466,17 @@ def samples_experiment(ctx: RunContext) -> Outcome:
     out.values["train_steps"] = p.train.steps
     # Fig. 2: 6 rows of 5 samples; the 6th column is the training image nearest to the 5th sample
     rows = [[s[5 * r + c] for c in range(5)] + [data.train[idx[5 * r + 4]]] for r in range(6)]
-    out.figures.append(_grid(ctx.run_dir / "fig2_samples.png", rows,
-                             "Fig. 2: samples; last column: the training image nearest to its neighbour",
-                             highlight_last=True))
+    out.figures.append(image_grid(ctx.run_dir / "fig2_samples.png", [img for row in rows for img in row], columns=6,
+                                  title="Fig. 2: samples; framed: the training image nearest to its neighbour",
+                                  frame_last=True))
     # Fig. 3: linear interpolation between two noise vectors per row
     gen = torch.Generator().manual_seed(123)
     z0, z1 = G.sample_noise(6, generator=gen), G.sample_noise(6, generator=gen)
     with torch.no_grad():
         interp = [[G(((1 - a) * z0[r] + a * z1[r])[None])[0] for a in torch.linspace(0, 1, 9).tolist()]
                   for r in range(6)]
-    out.figures.append(_grid(ctx.run_dir / "fig3_interpolation.png", interp,
-                             "Fig. 3: linear interpolation between two points of z space"))
+    out.figures.append(image_grid(ctx.run_dir / "fig3_interpolation.png", [img for row in interp for img in row],
+                                  columns=9, title="Fig. 3: linear interpolation between two points of z space"))
     fig, ax = plt.subplots(figsize=(5.2, 3.4), dpi=150)
     for name, d in (("samples", ds), ("test images", dt), ("untrained G's samples", d0)):
         ax.hist(d.numpy(), bins=40, alpha=0.5, label=name)

@@ -615,7 +615,7 @@ register_claim(Claim(
                                 "preset's min_epochs (1)", guard=True),
         R.ordered(R.Of(lambda p: [arm_name(k) for k in p.train.ks], "NCE with growing k"), metric="test_nll",
                   unit=" nats"),
-        R.not_above(R.Of(_judged, "NCE with k = 25"), than="ml", by=R.Of(lambda p: p.nll_margin, "0.05 nats"),
+        R.not_above(R.Of(_judged, "NCE with k = 25"), than="ml", by=R.Of(lambda p: p.nll_margin, "0.05"),
                     metric="test_nll", unit=" nats"),
         R.within(R.Of(lambda p: f"log_partition/{_judged(p)}", "NCE k = 25's mean ln Z(h) over test contexts"), 0.0,
                  tolerance=R.Of(lambda p: p.log_z_margin, "the preset's log_z_margin (0.1 nats)"),

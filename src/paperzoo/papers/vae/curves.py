@@ -191,7 +191,7 @@ register_claim(Claim(
         R.not_below(R.Of(lambda p: arm("aevb", max(p.latents), 0), "AEVB at the largest N_z"),
                     than=R.Of(lambda p: arm("aevb", 20 if 20 in p.latents else min(p.latents), 0),
                               "AEVB at N_z = 20 (or the smallest)"),
-                    by=R.Of(lambda p: p.overfit_margin, "the preset's overfit_margin (3 nats)"),
+                    by=R.Of(lambda p: p.overfit_margin, "the preset's overfit_margin (3)"),
                     metric="test_elbo", unit=" nats"),
     ),
     notes=("'A better solution' is the lower bound on training images (Fig. 2's solid lines), compared per N_z "
