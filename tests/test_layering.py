@@ -13,7 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "paperzoo"
 LOWER = ("nn", "optim", "metrics", "data", "train")
 HIGHER = ("claims", "papers", "registry", "cli")
 #: A paper imports shared modules and only the papers it builds on.
-BUILDS_ON = {"densenet": {"resnet"}, "transformer": {"seq2seq"}, "adam": {"vae"}}
+BUILDS_ON = {"densenet": {"resnet"}, "transformer": {"seq2seq"}, "adam": {"vae"}, "bert": {"transformer"}}
 
 
 def imports(path: Path) -> set[str]:

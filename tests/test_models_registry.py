@@ -30,6 +30,11 @@ def _run(model, x):
     return model(*x) if isinstance(x, tuple) else model(x)
 
 
+def _outputs(out):
+    """A model's output tensors: one, or those of a tuple (BERT's pre-training model gives MLM and NSP logits)."""
+    return [t for t in out if torch.is_tensor(t)] if isinstance(out, tuple) else [out]
+
+
 def _params(name):
     with torch.device("meta"):
         return count_params(paperzoo.create_model(name))
@@ -46,11 +51,11 @@ def test_forward_backward_every_parameter_gets_a_gradient(name):
     entry = model_entry(name)
     model = paperzoo.create_model(name)
     x = _input_for(name)
-    out = _run(model, x)
-    # classifiers give (B, num_classes); sequence models (B, T, vocabulary)
-    assert out.shape[0] == 2 and out.shape[-1] == entry.num_classes
-    assert torch.isfinite(out).all()
-    out.float().logsumexp(-1).mean().backward()
+    outs = _outputs(_run(model, x))
+    # classifiers give (B, num_classes); sequence models (B, T, vocabulary), the first of several outputs
+    assert outs[0].shape[0] == 2 and outs[0].shape[-1] == entry.num_classes
+    assert all(torch.isfinite(o).all() for o in outs)
+    sum(o.float().logsumexp(-1).mean() for o in outs).backward()
     for pname, p in model.named_parameters():
         assert p.grad is not None, f"{name}: {pname} got no gradient"
         assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
@@ -96,7 +101,7 @@ def test_tiny_model_overfits_one_batch(name):
     if sequence:   # memorise random next tokens of 8 sequences
         model = paperzoo.create_model(name)
         x = _input_for(name, 8)
-        y = torch.randint(4, entry.num_classes, _run(model, x).shape[:-1])   # (B, T)
+        y = torch.randint(4, entry.num_classes, _outputs(_run(model, x))[0].shape[:-1])   # (B, T)
     else:   # a classifier: 8 inputs, 4 classes
         model = paperzoo.create_model(name, num_classes=4)
         if entry.example_input is not None:   # eight different valid inputs (e.g. token sequences)
@@ -106,7 +111,7 @@ def test_tiny_model_overfits_one_batch(name):
         y = torch.arange(8) % 4
 
     def loss_fn():
-        logits = _run(model, x)
+        logits = _outputs(_run(model, x))[0]
         return torch.nn.functional.cross_entropy(logits.flatten(0, -2), y.flatten())
 
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -123,6 +128,6 @@ def test_tiny_model_overfits_one_batch(name):
             _run(model, x)
     model.eval()
     with torch.no_grad():
-        acc = (_run(model, x).argmax(-1) == y).float().mean().item()
+        acc = (_outputs(_run(model, x))[0].argmax(-1) == y).float().mean().item()
     assert math.isfinite(loss.item())
     assert loss.item() < 0.1 * first.item() and acc == 1.0, (first.item(), loss.item(), acc)

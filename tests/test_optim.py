@@ -227,3 +227,21 @@ def test_build_optimizer_without_bias_correction_and_user_errors():
         build_optimizer(OptimizerConfig(name="sgd", momentum=0.0, nesterov=True, impl="paperzoo"), p)
     with pytest.raises(UserError, match="unknown optimizer"):
         build_optimizer(OptimizerConfig(name="lion"), p)
+
+
+def test_bias_and_norm_parameters_can_be_exempt_from_weight_decay():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4), torch.nn.Linear(4, 2, bias=False))
+    cfg = OptimizerConfig(name="bert_adam", lr=1e-3, weight_decay=0.01, decay_bias_and_norm=False)
+    opt = build_optimizer(cfg, model)
+    decayed, exempt = opt.param_groups
+    assert [p.shape for p in decayed["params"]] == [(4, 3), (2, 4)] and decayed["weight_decay"] == 0.01
+    assert [p.shape for p in exempt["params"]] == [(4,), (4,), (4,)] and exempt["weight_decay"] == 0.0
+    for p in model.parameters():   # one step from zero gradients: only weight decay moves the decayed weights
+        p.grad = torch.zeros_like(p)
+    before = [p.detach().clone() for p in model.parameters()]
+    opt.step()
+    moved = [not torch.equal(b, p) for b, p in zip(before, model.parameters())]
+    assert moved == [True, False, False, False, True]   # Linear weight, its bias, LN weight, LN bias, Linear weight
+    assert len(build_optimizer(replace(cfg, decay_bias_and_norm=True), model).param_groups) == 1
+    with pytest.raises(UserError, match="needs the model"):
+        build_optimizer(cfg, model.parameters())

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 PAPERS: tuple[str, ...] = (
     "alexnet", "vgg", "googlenet", "resnet", "densenet",
     "sgd", "vae", "gan", "adam", "batchnorm", "layernorm", "dropout",
-    "seq2seq", "transformer", "divergence", "nce",
+    "seq2seq", "transformer", "bert", "divergence", "nce",
 )
 #: Claim-id prefixes and names that are not a paper key: GoogLeNet's claims are about Inception.
 ALIASES: dict[str, str] = {"inception": "googlenet"}

@@ -298,19 +298,24 @@ def save_tokenizer(tokenizer, directory: str | os.PathLike) -> Path:
     return path
 
 
+def read_tokenizer_file(path: Path):
+    """The HF ``tokenizers`` tokenizer in the JSON file `path`; a DataError if it is not a valid one."""
+    from tokenizers import Tokenizer  # noqa: PLC0415
+
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as e:  # tokenizers raises plain Exception on malformed JSON
+        raise DataError(f"{path}: not a valid tokenizer file ({e})") from None
+
+
 def load_tokenizer(path: str | os.PathLike):
     """The tokenizer saved at `path` (a ``tokenizer.json`` or a folder holding one); checks that
     it has paperzoo's special tokens at ids 0-3."""
-    from tokenizers import Tokenizer  # noqa: PLC0415
-
     path = Path(path)
     path = path / TOKENIZER_FILE if path.is_dir() else path
     if not path.is_file():
         raise DataError(f"{path}: no tokenizer file; it is saved beside the model as {TOKENIZER_FILE}")
-    try:
-        tokenizer = Tokenizer.from_file(str(path))
-    except Exception as e:  # tokenizers raises plain Exception on malformed JSON
-        raise DataError(f"{path}: not a valid tokenizer file ({e})") from None
+    tokenizer = read_tokenizer_file(path)
     ids = [tokenizer.token_to_id(t) for t in SPECIAL_TOKENS]
     if ids != list(range(len(SPECIAL_TOKENS))):
         raise DataError(f"{path}: special tokens {SPECIAL_TOKENS} should have ids 0-3, found {ids}")

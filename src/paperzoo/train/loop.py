@@ -184,7 +184,7 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         if self.dist.enabled and cfg.sync_bn:
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
-        self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters())
+        self.optimizer = build_optimizer(cfg.optimizer, self.model)
         self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
         self.schedule = build_schedule(cfg.schedule, total_steps=cfg.steps)
         if hasattr(self.schedule, "observe") and not cfg.eval_every:

@@ -174,16 +174,23 @@ class MultiHeadAttention(nn.Module):
 
 
 class PositionwiseFeedForward(nn.Module):
-    """Eq. 2: FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, applied to each position alike."""
+    """Eq. 2: FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, applied to each position alike.
 
-    def __init__(self, *, d_model: int = 512, d_ff: int = 2048):
+    ``activation="gelu"`` replaces max(0, .) by the exact GELU x Phi(x) (Hendrycks & Gimpel 2016,
+    with the normal CDF Phi through erf), as BERT and GPT use; not in this paper."""
+
+    def __init__(self, *, d_model: int = 512, d_ff: int = 2048, activation: Literal["relu", "gelu"] = "relu"):
         super().__init__()
+        if activation not in ("relu", "gelu"):
+            raise UserError(f"unknown activation {activation!r}; choose relu or gelu")
+        self.activation = activation
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, d_model)
-        # Eq. 2: FFN(x) = max(0, x W_1 + b_1) W_2 + b_2
-        return self.linear2(torch.relu(self.linear1(x)))  # (B, T, d_model)
+        h = self.linear1(x)  # x W_1 + b_1: (B, T, d_ff)
+        # Eq. 2: FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 (or GELU in place of max(0, .))
+        return self.linear2(torch.relu(h) if self.activation == "relu" else F.gelu(h))  # (B, T, d_model)
 
 
 class PositionalEncoding(nn.Module):
@@ -242,17 +249,23 @@ def _attention(d_model: int, num_heads: int, d_k: int | None, d_v: int | None, b
 
 class EncoderLayer(_Residual):
     """Section 3.1: multi-head self-attention, then the feed-forward network, each inside a
-    residual connection with LayerNorm."""
+    residual connection with LayerNorm.
+
+    ``forward(x, mask)``: `mask` bool broadcastable to (B, h, S, S), True where attending is
+    allowed: (B, 1, 1, S) for key padding, :func:`causal_mask` (S, S) for left-to-right, or both
+    combined with ``&``. ``activation`` is the feed-forward network's (relu, the paper's; gelu for
+    BERT) and ``norm_eps`` the LayerNorms' epsilon (PyTorch's 1e-5; BERT uses 1e-12)."""
 
     def __init__(self, *, d_model: int = 512, num_heads: int = 8, d_ff: int = 2048, dropout: float = 0.1,
                  d_k: int | None = None, d_v: int | None = None, attn_bias: bool = False, attn_dropout: float = 0.0,
-                 norm_first: bool = False, fast_attention: bool = True, scaled_attention: bool = True):
+                 norm_first: bool = False, fast_attention: bool = True, scaled_attention: bool = True,
+                 activation: Literal["relu", "gelu"] = "relu", norm_eps: float = 1e-5):
         super().__init__()
         self.norm_first = norm_first
         self.self_attn = _attention(d_model, num_heads, d_k, d_v, attn_bias, attn_dropout, fast_attention,
                                     scaled_attention)
-        self.ffn = PositionwiseFeedForward(d_model=d_model, d_ff=d_ff)
-        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.ffn = PositionwiseFeedForward(d_model=d_model, d_ff=d_ff, activation=activation)
+        self.norm1, self.norm2 = nn.LayerNorm(d_model, eps=norm_eps), nn.LayerNorm(d_model, eps=norm_eps)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # (B, S, d_model)
