@@ -63,3 +63,11 @@ def test_padding_lengths_and_mask():
     with pytest.raises(ValueError, match="shorter than the longest"):
         pad_batch([[1, 2, 3]], length=2)
     assert torch.equal(length_mask(lengths, 3), ids != 0)
+
+
+def test_a_latin_1_file_is_read(tmp_path):
+    """TREC's files are Latin-1, not UTF-8 (a few accented names)."""
+    path = tmp_path / "trec.all"
+    path.write_bytes("0 Who is Se\xf1or Wences ?\n1 What is a caf\xe9 ?\n".encode("latin-1"))
+    data = read_sentences(path)
+    assert data.labels == (0, 1) and data.tokens[0][2] == "Se\u00f1or"

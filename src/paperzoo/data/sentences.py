@@ -60,13 +60,14 @@ class LabelledSentences:
 
 
 def read_sentences(path: str | Path) -> LabelledSentences:
-    """Parse a ``<label> <sentence>`` file (plain or compressed). A line without an integer label
+    """Parse a ``<label> <sentence>`` file (plain or compressed; UTF-8, else Latin-1). A line without an integer label
     or without words raises :class:`~paperzoo.errors.DataError` naming the file and line."""
     path = Path(path)
+    raw = read_decompressed(path, MAX_SENTENCE_BYTES, "the most a sentence file may hold")
     try:
-        text = read_decompressed(path, MAX_SENTENCE_BYTES, "the most a sentence file may hold").decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e})") from e
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:   # TREC's files are Latin-1 (a few accented names)
+        text = raw.decode("latin-1")
     labels, tokens = [], []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -7,4 +7,4 @@ pre-training task and recipe in :mod:`.pretrain`; the fine-tuning heads in :mod:
 """
 
 #: The modules that register this paper's card and claims (paperzoo.claims.catalog imports them on demand).
-CLAIM_MODULES = ("card",)
+CLAIM_MODULES = ("card", "experiments")
