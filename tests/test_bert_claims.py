@@ -35,3 +35,17 @@ def test_pretraining_helps_verdicts_on_constructed_outcomes():
     assert claim.verdict(_helps_outcome(p, reversed_task="trec"), p).status == "does not hold"
     assert claim.verdict(_helps_outcome(p, gain=0.0), p).status == "inconclusive"
     assert claim.verdict(_helps_outcome(p, steps=500), p).status == "inconclusive"   # too short to judge
+
+
+def test_a_second_claim_run_reuses_the_pre_trained_model(tmp_path, shared_data):
+    """The pre-trained BERT is saved in the first run's folder and found by the next run into the same results
+    folder with the same settings (the BERT claims share one pre-training)."""
+    import paperzoo
+
+    claim = get_claim("bert.pretraining-helps")
+    first = paperzoo.reproduce(claim.id, preset="quick", out=tmp_path, device="cpu", overrides=claim.smoke_overrides(),
+                               progress=False)
+    second = paperzoo.reproduce(claim.id, preset="quick", out=tmp_path, device="cpu",
+                                overrides=claim.smoke_overrides(), progress=False)
+    assert "trained here" in first.report.read_text()
+    assert f"reused {next(first.run_dir.glob('pretrained-*'))}" in second.report.read_text()
