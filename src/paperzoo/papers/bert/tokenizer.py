@@ -201,8 +201,11 @@ def train_wordpiece(texts: Iterable[str], *, vocab_size: int = 30522, lowercase:
                                         special_tokens=list(SPECIAL_TOKENS), limit_alphabet=limit_alphabet,
                                         continuing_subword_prefix=CONTINUATION_PREFIX, show_progress=show_progress)
     tokenizer.train_from_iterator(texts, trainer)
-    _add_post_processor(tokenizer)
-    return tokenizer
+    # The trainer's ids for the same vocabulary differ from run to run (the same tokens, another order;
+    # ties between merges can also change a small corpus's set): renumber, specials first, the rest sorted.
+    learned = sorted(t for t in tokenizer.get_vocab() if t not in SPECIAL_TOKENS)
+    return bert_tokenizer({t: i for i, t in enumerate((*SPECIAL_TOKENS, *learned))}, lowercase=lowercase,
+                          strip_accents=strip_accents)
 
 
 def load_tokenizer(path: str | os.PathLike):
