@@ -19,9 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from ...data.sentences import LabelledSentences, load_sentences
-from ...optim import OptimizerConfig
 from ...train.loop import TrainConfig
-from .heads import SequenceClassifier, finetune_schedule_config
+from .heads import SequenceClassifier, finetune_schedule_config, google_adam
 from .tokenizer import special_ids
 
 #: The split each set reports (SST's test split is not in the shared data; the paper's ablations use dev).
@@ -44,8 +43,7 @@ def finetune_recipe(steps: int, *, lr: float, warmup_fraction: float = 0.1) -> T
     """The fine-tuning recipe (Section 4.1, Appendix A.3) as a TrainConfig: google's Adam (ε 1e-6, no bias
     correction, decoupled weight decay 0.01, none on biases and LayerNorm), linear warm-up over
     ``warmup_fraction`` then linear decay to 0, fp32 (the loop's version of :func:`heads.finetune_optimizer`)."""
-    opt = OptimizerConfig(name="bert_adam", lr=lr, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01,
-                          decay_bias_and_norm=False)
+    opt = google_adam(lr)
     return replace(TrainConfig(), steps=steps, optimizer=opt, amp=False, log_every=max(1, steps // 10),
                    schedule=finetune_schedule_config(steps, warmup_fraction=warmup_fraction), progress=False)
 

@@ -74,6 +74,7 @@ __all__ = [
     "best_spans",
     "finetune_optimizer",
     "finetune_schedule_config",
+    "google_adam",
     "word_starts",
 ]
 
@@ -401,6 +402,13 @@ def finetune_schedule_config(total_steps: int, *, warmup_fraction: float = 0.1) 
                           warmup_steps=int(round(warmup_fraction * total_steps)))
 
 
+def google_adam(lr: float, *, weight_decay: float = 0.01) -> OptimizerConfig:
+    """google-research/bert's optimiser, for pre-training and fine-tuning alike: Adam (β 0.9/0.999, ε 1e-6)
+    without bias correction, decoupled weight decay, none on biases and LayerNorm parameters."""
+    return OptimizerConfig(name="bert_adam", lr=lr, betas=(0.9, 0.999), eps=1e-6, weight_decay=weight_decay,
+                           decay_bias_and_norm=False)
+
+
 def finetune_optimizer(model: nn.Module, *, lr: float, weight_decay: float = 0.01, warmup_fraction: float = 0.1,
                        total_steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """BERT's fine-tuning optimiser and schedule: ``(optimizer, scheduler)``; call
@@ -422,8 +430,7 @@ def finetune_optimizer(model: nn.Module, *, lr: float, weight_decay: float = 0.0
     so the rate steps from ``lr·(w − 1)/w`` down to ``lr·(1 − w/T)`` there (0.99·lr to 0.9·lr).
     ``lr`` is one of the paper's 5e-5, 3e-5, 2e-5 (:data:`FINETUNE_GRID`).
     """
-    optimizer = build_optimizer(OptimizerConfig(name="bert_adam", lr=lr, betas=(0.9, 0.999), eps=1e-6,
-                                                weight_decay=weight_decay, decay_bias_and_norm=False), model)
+    optimizer = build_optimizer(google_adam(lr, weight_decay=weight_decay), model)
     schedule = build_schedule(finetune_schedule_config(total_steps, warmup_fraction=warmup_fraction),
                               total_steps=total_steps)
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)

@@ -23,8 +23,9 @@ from typing import Any
 
 import torch
 
-from ...optim import OptimizerConfig, ScheduleConfig
+from ...optim import ScheduleConfig
 from ...train.loop import TrainConfig
+from .heads import google_adam
 from .model import BertForPreTraining, pretraining_loss
 from .pretraining_data import PretrainingData
 
@@ -41,8 +42,7 @@ def pretraining_recipe(steps: int, *, lr: float = 1e-4, warmup: int | None = Non
     warm-up over ``warmup`` steps (10,000, or a tenth of a run shorter than 100,000) then linear decay
     to 0, fp32, gradients clipped at norm 1 (google's ``optimization.py``)."""
     warmup = min(10_000, steps // 10) if warmup is None else warmup
-    opt = OptimizerConfig(name="bert_adam", lr=lr, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01,
-                          decay_bias_and_norm=False)
+    opt = google_adam(lr)
     schedule = ScheduleConfig(name="linear", warmup_steps=warmup, warmup="linear", warmup_factor=0.0)
     return replace(TrainConfig(), steps=steps, optimizer=opt, schedule=schedule, amp=False, grad_clip=1.0,
                    log_every=log_every or max(1, steps // 20), eval_every=eval_every)
